@@ -1,0 +1,1 @@
+"""The `neuralab` command line."""

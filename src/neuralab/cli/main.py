@@ -1,0 +1,193 @@
+"""`neuralab`: one thin function per command: parse -> config -> library call -> print.
+
+Heavy imports (torch) happen inside the commands, so `neuralab --help` answers at once.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from neuralab.errors import NeuralabError, UserError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="neuralab: a deep-learning workbench on PyTorch.")
+console = Console()
+err_console = Console(stderr=True)
+
+
+def _flag_overrides(**flags: Any) -> dict[str, Any]:
+    """Short flags -> the dotted config keys they stand for (None means 'not given')."""
+    keys = {
+        "dataset": "data.name",
+        "data_dir": "data.data_dir",
+        "data_file": "data.file",
+        "model": "model.name",
+        "epochs": "train.epochs",
+        "batch_size": "train.batch_size",
+        "lr": "optim.lr",
+        "seed": "train.seed",
+        "out": "out_dir",
+        "name": "name",
+    }
+    from neuralab.config import set_dotted
+
+    tree: dict[str, Any] = {}
+    for flag, value in flags.items():
+        if value is not None:
+            set_dotted(tree, keys[flag], str(value) if isinstance(value, Path) else value)
+    return tree
+
+
+@app.command()
+def train(
+    config: Annotated[Path | None, typer.Argument(help="YAML run config")] = None,
+    set_: Annotated[list[str] | None, typer.Option("--set", help="override a config key: key.sub=value")] = None,
+    dataset: Annotated[str | None, typer.Option(help="data.name")] = None,
+    data_dir: Annotated[Path | None, typer.Option(help="data.data_dir")] = None,
+    data_file: Annotated[Path | None, typer.Option("--data", help="data.file (CSV)")] = None,
+    model: Annotated[str | None, typer.Option(help="model.name")] = None,
+    epochs: Annotated[int | None, typer.Option(help="train.epochs")] = None,
+    batch_size: Annotated[int | None, typer.Option(help="train.batch_size")] = None,
+    lr: Annotated[float | None, typer.Option(help="optim.lr")] = None,
+    seed: Annotated[int | None, typer.Option(help="train.seed")] = None,
+    out: Annotated[Path | None, typer.Option(help="out_dir: parent of run folders")] = None,
+    name: Annotated[str | None, typer.Option(help="run folder name")] = None,
+    resume: Annotated[Path | None, typer.Option(help="continue the interrupted run in this folder")] = None,
+) -> None:
+    """Train a model; writes a run folder (config, weights, metrics, summary)."""
+    from neuralab.config import deep_merge, load_yaml, parse_set
+    from neuralab.pipeline import resolve_config, resume_run, run_config
+
+    if resume is not None:
+        if config or set_ or any(v is not None for v in (dataset, data_dir, data_file, model, epochs, batch_size, lr)):
+            raise UserError("--resume continues a run exactly as configured; it takes no other options")
+        result = resume_run(resume, console)
+    else:
+        user = load_yaml(config) if config else {}
+        user = deep_merge(user, parse_set(set_ or []))
+        flags = _flag_overrides(
+            dataset=dataset, data_dir=data_dir, data_file=data_file, model=model, epochs=epochs,
+            batch_size=batch_size, lr=lr, seed=seed, out=out, name=name,
+        )  # fmt: skip
+        result = run_config(resolve_config(deep_merge(user, flags)), console)
+    test = result.summary["test"]
+    console.print(
+        f"test accuracy [bold]{100 * test['accuracy']:.2f}%[/], macro-F1 {100 * test['macro_f1']:.2f}% "
+        f"({result.summary['train_seconds']:.1f} s training, {result.summary['train_images_per_s']:.0f} images/s)",
+        highlight=False,
+    )
+    console.print(f"run folder: {result.run_dir}", highlight=False)
+
+
+@app.command()
+def evaluate(
+    run_dir: Annotated[Path, typer.Argument(help="a run folder")],
+    split: Annotated[str, typer.Option(help="test, val or train")] = "test",
+    as_json: Annotated[bool, typer.Option("--json", help="print the metrics as JSON")] = False,
+) -> None:
+    """Evaluate a trained run on a split: accuracy, macro-F1, per-class precision/recall, confusion matrix."""
+    from neuralab.pipeline import evaluate_run
+
+    metrics = evaluate_run(run_dir, split)
+    if as_json:
+        print(json.dumps(metrics))
+        return
+    console.print(
+        f"{split}: accuracy {100 * metrics['accuracy']:.2f}%, macro-F1 {100 * metrics['macro_f1']:.2f}%, "
+        f"balanced accuracy {100 * metrics['balanced_accuracy']:.2f}%, loss {metrics['loss']:.4f}",
+        highlight=False,
+    )
+    table = Table("class", "precision", "recall", "f1", "support")
+    for cls, row in metrics["per_class"].items():
+        table.add_row(cls, f"{row['precision']:.3f}", f"{row['recall']:.3f}", f"{row['f1']:.3f}", str(row["support"]))
+    console.print(table)
+    console.print("confusion matrix (rows: true, columns: predicted):")
+    for row in metrics["confusion_matrix"]:
+        console.print(" ".join(f"{v:>5}" for v in row), highlight=False)
+
+
+@app.command()
+def predict(
+    run_dir: Annotated[Path, typer.Argument(help="a run folder")],
+    images: Annotated[list[Path], typer.Argument(help="image files")],
+    top_k: Annotated[int, typer.Option(help="classes to show per image")] = 1,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON lines")] = False,
+) -> None:
+    """Predict the class of image files with a trained run."""
+    from neuralab.pipeline import predict_images
+
+    for row in predict_images(run_dir, images, top_k):
+        if as_json:
+            print(json.dumps(row, ensure_ascii=False))
+        else:
+            best = ", ".join(f"{t['class']} {100 * t['probability']:.1f}%" for t in row["top"])
+            console.print(f"{row['file']}: {best}", highlight=False)
+
+
+@app.command()
+def datasets() -> None:
+    """List the datasets."""
+    from neuralab.data import DATASETS
+
+    table = Table("name", "kind", "description")
+    for name in DATASETS:
+        info = DATASETS.get(name)
+        table.add_row(name, info.kind, info.description)
+    console.print(table)
+
+
+@app.command()
+def models(
+    dataset: Annotated[str, typer.Option(help="size the models for this dataset's inputs")] = "fashion-mnist",
+) -> None:
+    """List the models with their parameter counts and FLOPs for a dataset's input shape."""
+    from neuralab.models import MODELS, create_model, summarize
+
+    shapes = {"digits": (1, 8, 8), "mnist": (1, 28, 28), "fashion-mnist": (1, 28, 28), "cifar10": (3, 32, 32)}
+    if dataset not in shapes:
+        raise UserError(f"--dataset must be one of {', '.join(shapes)} here")
+    shape = shapes[dataset]
+    table = Table("name", "parameters", "MFLOPs/example", "description", title=f"models for {dataset} {shape}")
+    for name in MODELS:
+        info = MODELS.get(name)
+        try:
+            stats = summarize(create_model(name, shape, 10), shape)
+            table.add_row(name, f"{stats.total:,}", f"{stats.forward_flops / 1e6:.2f}", info.description)
+        except UserError as err:
+            table.add_row(name, "-", "-", f"{info.description} ({err.message})")
+    console.print(table)
+
+
+def main() -> None:
+    try:
+        app(standalone_mode=False)
+    except UserError as err:
+        err_console.print(f"[bold red]error:[/] {err.message}", highlight=False)
+        if err.hint:
+            err_console.print(f"  hint: {err.hint}", highlight=False)
+        sys.exit(2)
+    except NeuralabError as err:  # e.g. a clean stop on Ctrl-C with its checkpoint written
+        err_console.print(f"[bold yellow]stopped:[/] {err}", highlight=False)
+        sys.exit(130)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except (typer.Abort, KeyboardInterrupt):
+        err_console.print("aborted")
+        sys.exit(130)
+    except Exception as exc:
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        raise
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,99 @@
+"""Every built-in dataset and the recipe that trains it well by default.
+
+A recipe is a partial run config applied beneath what the user sets; a section the user names
+(say `model.name`) replaces the recipe's whole section, so its arguments never leak across models.
+"""
+
+from __future__ import annotations
+
+from neuralab.data.cifar import load_cifar10
+from neuralab.data.digits import load_digits_data
+from neuralab.data.folder import load_image_folder
+from neuralab.data.mnist import load_fashion_mnist, load_mnist
+from neuralab.data.registry import DatasetInfo, register_dataset
+from neuralab.data.tabular import load_csv
+
+_FAST_28 = {
+    "model": {"name": "fast_cnn"},
+    "optim": {"name": "sgd", "lr": 0.2, "momentum": 0.9, "nesterov": True, "weight_decay": 5e-4},
+    "sched": {"name": "onecycle", "pct_start": 0.25},
+    "train": {"epochs": 10, "batch_size": 256, "label_smoothing": 0.1},
+}
+
+register_dataset(
+    DatasetInfo(
+        name="digits",
+        description="scikit-learn's 1,797 8x8 handwritten digits (embedded, no download)",
+        kind="image",
+        load=load_digits_data,
+        needs_files=False,
+        recipe={
+            "model": {"name": "simple_cnn"},
+            "optim": {"name": "adam", "lr": 3e-3},
+            "sched": {"name": "cosine"},
+            "train": {"epochs": 30, "batch_size": 32},
+        },
+    )
+)
+register_dataset(
+    DatasetInfo(
+        name="mnist",
+        description="MNIST handwritten digits, 60k/10k 28x28 (IDX gzip files)",
+        kind="image",
+        load=load_mnist,
+        recipe={**_FAST_28, "data": {"augment": "crop", "crop_padding": 2}},
+    )
+)
+register_dataset(
+    DatasetInfo(
+        name="fashion-mnist",
+        description="Zalando Fashion-MNIST clothing, 60k/10k 28x28 (IDX gzip files; Debian: dataset-fashion-mnist)",
+        kind="image",
+        load=load_fashion_mnist,
+        recipe={**_FAST_28, "data": {"augment": "flip-crop", "crop_padding": 2}},
+    )
+)
+register_dataset(
+    DatasetInfo(
+        name="cifar10",
+        description="CIFAR-10, 50k/10k 32x32 colour images (official python batches)",
+        kind="image",
+        load=load_cifar10,
+        recipe={
+            "data": {"augment": "flip-crop", "crop_padding": 4},
+            "model": {"name": "cifar10_net"},
+            "optim": {"name": "sgd", "lr": 0.1, "momentum": 0.9, "nesterov": True, "weight_decay": 5e-4},
+            "sched": {"name": "onecycle"},
+            "train": {"epochs": 30, "batch_size": 256, "label_smoothing": 0.1},
+        },
+    )
+)
+register_dataset(
+    DatasetInfo(
+        name="image-folder",
+        description="your images: one sub-folder per class (--data-dir), any size, resized to data.image_size",
+        kind="image",
+        load=load_image_folder,
+        recipe={
+            "data": {"augment": "flip-crop", "crop_padding": 4},
+            "model": {"name": "resnet", "args": {"width": 16}},
+            "optim": {"name": "adamw", "lr": 2e-3, "weight_decay": 0.05},
+            "sched": {"name": "cosine", "warmup_epochs": 1},
+            "train": {"epochs": 20, "batch_size": 64},
+        },
+    )
+)
+register_dataset(
+    DatasetInfo(
+        name="csv",
+        description="tabular rows from a CSV file (--data FILE): numeric features and a label column",
+        kind="vector",
+        load=load_csv,
+        recipe={
+            "model": {"name": "mlp", "args": {"widths": [128, 64], "dropout": 0.1}},
+            "optim": {"name": "adamw", "lr": 3e-3, "weight_decay": 1e-2},
+            "sched": {"name": "cosine"},
+            "train": {"epochs": 40, "batch_size": 64},
+        },
+    )
+)

@@ -1,0 +1,89 @@
+"""The preprocessing a model was trained with, saved in model.json so predict and serve repeat it exactly."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import torch
+from PIL import Image
+
+from neuralab.errors import UserError
+
+
+@dataclass(frozen=True)
+class Preprocess:
+    """How raw inputs become the float tensor the model sees.
+
+    kind "image": uint8 [C, H, W] scaled by 1/255, then (x - mean) / std per channel.
+    kind "vector": float features [F], then (x - mean) / std per feature.
+    """
+
+    kind: Literal["image", "vector"]
+    input_shape: tuple[int, ...]
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
+    scale: float = 1.0 / 255.0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if len(self.mean) != len(self.std):
+            raise ValueError("mean and std must have the same length")
+
+    @property
+    def channels(self) -> int:
+        return self.input_shape[0] if self.kind == "image" else 1
+
+    def _stats(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        shape = (1, -1, 1, 1) if self.kind == "image" else (1, -1)
+        mean = torch.tensor(self.mean, dtype=torch.float32, device=x.device).view(shape)
+        std = torch.tensor(self.std, dtype=torch.float32, device=x.device).view(shape)
+        return mean, std
+
+    def normalize(self, x: torch.Tensor) -> torch.Tensor:
+        """Raw batch (uint8 images or float features) -> normalised float32 batch."""
+        mean, std = self._stats(x)
+        return (x.to(torch.float32) * self.scale - mean) / std
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> Preprocess:
+        return cls(
+            kind=raw["kind"],
+            input_shape=tuple(raw["input_shape"]),
+            mean=tuple(raw["mean"]),
+            std=tuple(raw["std"]),
+            scale=float(raw.get("scale", 1.0 / 255.0)),
+            extra=dict(raw.get("extra", {})),
+        )
+
+    def image_to_uint8(self, image: Image.Image) -> torch.Tensor:
+        """Any PIL image -> uint8 [C, H, W] in the colour mode and size the model was trained on."""
+        if self.kind != "image":
+            raise UserError("this model takes feature vectors, not images")
+        channels, height, width = self.input_shape
+        image = image.convert("L" if channels == 1 else "RGB")
+        if image.size != (width, height):
+            image = image.resize((width, height), Image.Resampling.BILINEAR)
+        array = np.asarray(image, dtype=np.uint8)
+        array = array[None, :, :] if array.ndim == 2 else array.transpose(2, 0, 1)
+        return torch.from_numpy(array.copy())
+
+
+def channel_stats(x: torch.Tensor, scale: float) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """Per-channel (images) or per-feature (vectors) mean and std of a training set, computed in chunks."""
+    dims = [0, 2, 3] if x.ndim == 4 else [0]
+    count = 0
+    total = torch.zeros(x.shape[1], dtype=torch.float64)
+    total_sq = torch.zeros(x.shape[1], dtype=torch.float64)
+    for start in range(0, len(x), 4096):
+        chunk = x[start : start + 4096].to(torch.float64) * scale
+        total += chunk.sum(dim=dims)
+        total_sq += (chunk**2).sum(dim=dims)
+        count += chunk.numel() // x.shape[1]
+    mean = total / max(count, 1)
+    std = (total_sq / max(count, 1) - mean**2).clamp_min(1e-12).sqrt().clamp_min(1e-6)
+    return tuple(float(v) for v in mean), tuple(float(v) for v in std)

@@ -1,0 +1,19 @@
+"""Errors that reach the user as a message and a hint, never as a traceback."""
+
+from __future__ import annotations
+
+
+class NeuralabError(Exception):
+    """Base class for every error neuralab raises on purpose."""
+
+
+class UserError(NeuralabError):
+    """Bad input from the user (config, files, arguments): the CLI prints it without a traceback."""
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return self.message if not self.hint else f"{self.message}\n  hint: {self.hint}"

@@ -1,0 +1,117 @@
+"""Convolutional networks: the tutorials' CNNs, sized from the dataset, and a fast default CNN.
+
+The tutorials hard-code 28x28 or 32x32 inputs (`x.view(-1, 64 * 7 * 7)`); here the flatten size
+is computed from `input_shape`, so the same named network trains on digits, MNIST or CIFAR.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+from neuralab.models.registry import register_model
+
+
+def _flat_size(features: nn.Module, input_shape: tuple[int, ...]) -> int:
+    with torch.no_grad():
+        return int(features(torch.zeros(1, *input_shape)).numel())
+
+
+def conv_bn_relu(c_in: int, c_out: int) -> list[nn.Module]:
+    return [nn.Conv2d(c_in, c_out, 3, padding=1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU(inplace=True)]
+
+
+class FeatureClassifier(nn.Module):
+    """`features` then `head`: the split Grad-CAM, transfer learning and summaries rely on."""
+
+    def __init__(self, features: nn.Module, head: nn.Module) -> None:
+        super().__init__()
+        self.features = features
+        self.head = head
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.features(x))
+
+
+@register_model("the tutorial's SimpleCNN: conv32-pool-conv64-pool-fc128")
+def simple_cnn(input_shape: tuple[int, ...], num_classes: int, hidden: int = 128) -> nn.Module:
+    channels = input_shape[0]
+    features = nn.Sequential(
+        nn.Conv2d(channels, 32, 3, padding=1),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(32, 64, 3, padding=1),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+    )
+    flat = _flat_size(features, input_shape)
+    head = nn.Sequential(nn.Flatten(), nn.Linear(flat, hidden), nn.ReLU(), nn.Linear(hidden, num_classes))
+    return FeatureClassifier(features, head)
+
+
+@register_model("the tutorial's Keras CNN: conv32-pool-conv64-pool-conv64-dense64 (valid convs; needs >= 18x18)")
+def keras_cnn(input_shape: tuple[int, ...], num_classes: int) -> nn.Module:
+    channels, height, width = input_shape
+    if min(height, width) < 18:
+        raise ValueError(f"keras_cnn uses unpadded convolutions and needs inputs of at least 18x18, got {height}x{width}")
+    features = nn.Sequential(
+        nn.Conv2d(channels, 32, 3),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(32, 64, 3),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(64, 64, 3),
+        nn.ReLU(),
+    )
+    flat = _flat_size(features, input_shape)
+    head = nn.Sequential(nn.Flatten(), nn.Linear(flat, 64), nn.ReLU(), nn.Linear(64, num_classes))
+    return FeatureClassifier(features, head)
+
+
+@register_model("the tutorial's CIFAR10Net: 4 conv+BatchNorm, dropout 0.3, fc256")
+def cifar10_net(input_shape: tuple[int, ...], num_classes: int, dropout: float = 0.3) -> nn.Module:
+    channels = input_shape[0]
+
+    def conv_bn(c_in: int, c_out: int) -> list[nn.Module]:
+        return [nn.Conv2d(c_in, c_out, 3, padding=1), nn.BatchNorm2d(c_out), nn.ReLU()]
+
+    features = nn.Sequential(
+        *conv_bn(channels, 32),
+        nn.MaxPool2d(2),
+        *conv_bn(32, 64),
+        nn.MaxPool2d(2),
+        nn.Dropout(dropout),
+        *conv_bn(64, 128),
+        *conv_bn(128, 128),
+        nn.MaxPool2d(2),
+        nn.Dropout(dropout),
+    )
+    flat = _flat_size(features, input_shape)
+    head = nn.Sequential(nn.Flatten(), nn.Linear(flat, 256), nn.ReLU(), nn.Linear(256, num_classes))
+    return FeatureClassifier(features, head)
+
+
+@register_model("neuralab's fast CNN: conv-BN-ReLU groups with max-pooling, sized for a laptop CPU")
+def fast_cnn(
+    input_shape: tuple[int, ...],
+    num_classes: int,
+    widths: Sequence[int] = (32, 64, 128),
+    convs_per_group: Sequence[int] = (1, 2, 1),
+    dropout: float = 0.25,
+) -> nn.Module:
+    if len(widths) != len(convs_per_group):
+        raise ValueError("widths and convs_per_group must have the same length")
+    layers: list[nn.Module] = []
+    previous = input_shape[0]
+    for width, convs in zip(widths, convs_per_group, strict=True):
+        for _ in range(convs):
+            layers += conv_bn_relu(previous, width)
+            previous = width
+        layers.append(nn.MaxPool2d(2))
+    features = nn.Sequential(*layers)
+    flat = _flat_size(features, input_shape)
+    head = nn.Sequential(nn.Flatten(), nn.Dropout(dropout), nn.Linear(flat, num_classes))
+    return FeatureClassifier(features, head)

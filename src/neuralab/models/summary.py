@@ -1,0 +1,43 @@
+"""Parameter counts and FLOPs, for `neuralab models` and the summary printed before training."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+from torch.utils.flop_counter import FlopCounterMode
+
+
+@dataclass(frozen=True)
+class ModelSummary:
+    trainable: int
+    frozen: int
+    forward_flops: int
+
+    @property
+    def total(self) -> int:
+        return self.trainable + self.frozen
+
+
+def count_parameters(model: nn.Module) -> tuple[int, int]:
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    frozen = sum(p.numel() for p in model.parameters() if not p.requires_grad)
+    return trainable, frozen
+
+
+def forward_flops(model: nn.Module, input_shape: tuple[int, ...]) -> int:
+    """FLOPs of one forward pass of one example (torch's counter: 2 per multiply-add)."""
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad(), FlopCounterMode(display=False) as counter:
+            model(torch.zeros(1, *input_shape))
+        return int(counter.get_total_flops())
+    finally:
+        model.train(was_training)
+
+
+def summarize(model: nn.Module, input_shape: tuple[int, ...]) -> ModelSummary:
+    trainable, frozen = count_parameters(model)
+    return ModelSummary(trainable, frozen, forward_flops(model, input_shape))

@@ -1,0 +1,317 @@
+"""From a validated config to a finished run folder: data, model, trainer, fit, test, save.
+
+Also the read side every command shares: evaluate a run on a split, predict files with it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import signal
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from PIL import Image, UnidentifiedImageError
+from rich.console import Console
+
+from neuralab.config import RunConfig, deep_merge, validate
+from neuralab.data import DATASETS, BatchAugment, BatchLoader, LoadedData, LoadOptions, Samples, TensorSamples
+from neuralab.data.folder import FolderSamples
+from neuralab.data.splits import stratified_split, stratified_subset
+from neuralab.data.transforms import Preprocess
+from neuralab.errors import UserError
+from neuralab.models import create_model, summarize
+from neuralab.runs import (
+    RunPaths,
+    atomic_write_json,
+    atomic_write_text,
+    default_run_name,
+    load_model,
+    load_weights,
+    model_card,
+    new_run_dir,
+    read_config,
+    save_model,
+    torch_versions,
+)
+from neuralab.train import Device, LRController, Plateau, Trainer, build_optimizer, load_checkpoint, make_schedule
+from neuralab.train.callbacks import BestWeights, CSVLogger, EarlyStopping, History, ProgressLogger, ResumeCheckpoint
+from neuralab.train.losses import cross_entropy
+from neuralab.train.metrics import classification_metrics
+from neuralab.train.seed import seed_everything
+
+
+def resolve_config(user: dict[str, Any]) -> RunConfig:
+    """Validate the user's settings on top of the dataset's recipe.
+
+    A section whose `name` the user chose (model, optim, sched) drops the recipe's section, so a
+    recipe's `model.args` never reach a different model.
+    """
+    dataset = (user.get("data") or {}).get("name", "digits")
+    recipe = dict(DATASETS.get(dataset).recipe) if dataset in DATASETS else {}
+    for section, values in user.items():
+        if isinstance(values, dict) and "name" in values and section != "data":
+            recipe.pop(section, None)
+    return validate(deep_merge(recipe, user))
+
+
+@dataclass
+class PreparedData:
+    data: LoadedData
+    train: Samples
+    val: Samples | None
+    test: Samples
+
+
+def prepare_data(cfg: RunConfig) -> PreparedData:
+    info = DATASETS.get(cfg.data.name)
+    data = info.load(
+        LoadOptions(
+            data_dir=cfg.data.data_dir,
+            download=cfg.data.download,
+            file=cfg.data.file,
+            image_size=cfg.data.image_size,
+            target_column=cfg.data.target_column,
+            test_file=cfg.data.test_file,
+        )
+    )
+    train = data.train
+    if cfg.data.subset is not None:
+        train = train.subset(stratified_subset(train.targets, cfg.data.subset, cfg.train.seed))
+    val: Samples | None = None
+    if cfg.data.val_fraction > 0:
+        keep, held = stratified_split(train.targets, cfg.data.val_fraction, cfg.train.seed)
+        train, val = train.subset(keep), train.subset(held)
+    return PreparedData(data, train, val, data.test)
+
+
+def data_fingerprint(samples: Samples) -> str:
+    """sha256 of the training examples as used (after subset and split), recorded for reproducibility."""
+    digest = hashlib.sha256()
+    if isinstance(samples, TensorSamples):
+        digest.update(samples.x.contiguous().numpy().tobytes())
+    elif isinstance(samples, FolderSamples):
+        for path in samples.files:
+            digest.update(f"{path}:{path.stat().st_size}".encode())
+    digest.update(samples.targets.numpy().tobytes())
+    return digest.hexdigest()
+
+
+def make_loader(
+    samples: Samples, cfg: RunConfig, preprocess: Preprocess, device: Device, *, train: bool
+) -> BatchLoader:
+    return BatchLoader(
+        samples,
+        cfg.train.batch_size if train else cfg.train.eval_batch_size,
+        preprocess,
+        shuffle=train,
+        seed=cfg.train.seed,
+        augment=BatchAugment.from_name(cfg.data.augment, cfg.data.crop_padding) if train else None,
+        device=device.device,
+        channels_last=device.channels_last,
+        drop_last=train,
+        num_workers=cfg.data.num_workers,
+    )
+
+
+@contextlib.contextmanager
+def stop_on_signals(trainer: Trainer) -> Iterator[None]:
+    """Ctrl-C / SIGTERM finish the current step, write a checkpoint and stop cleanly."""
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+
+    def handler(signum: int, frame: Any) -> None:
+        trainer.request_stop()
+
+    try:
+        for sig in previous:
+            signal.signal(sig, handler)
+    except ValueError:  # not the main thread: leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+@dataclass
+class RunResult:
+    run_dir: Path
+    summary: dict[str, Any]
+
+
+def run_config(cfg: RunConfig, console: Console | None = None, resume_dir: Path | None = None) -> RunResult:
+    """Train `cfg` into a new run folder, or continue the run in `resume_dir` from its checkpoint."""
+    console = console or Console()
+    reproducibility = seed_everything(cfg.train.seed, cfg.train.threads, cfg.train.deterministic)
+    prepared = prepare_data(cfg)
+    data = prepared.data
+    input_shape = data.preprocess.input_shape
+    model = create_model(cfg.model.name, input_shape, len(data.classes), **cfg.model.args)
+    device = Device.create(cfg.train.device, cfg.train.precision, cfg.train.channels_last, model)
+    stats = summarize(model, input_shape)
+    model = device.setup(model)
+
+    if resume_dir is not None:
+        run_dir = resume_dir
+    else:
+        run_dir = new_run_dir(cfg.out_dir, cfg.name or default_run_name(cfg))
+        atomic_write_text(RunPaths(run_dir).config, cfg.to_yaml())
+    paths = RunPaths(run_dir)
+
+    train_loader = make_loader(prepared.train, cfg, data.preprocess, device, train=True)
+    val_loader = make_loader(prepared.val, cfg, data.preprocess, device, train=False) if prepared.val else None
+    optimizer = build_optimizer(
+        model,
+        cfg.optim.name,
+        lr=cfg.optim.lr,
+        weight_decay=cfg.optim.weight_decay,
+        momentum=cfg.optim.momentum,
+        nesterov=cfg.optim.nesterov,
+        betas=cfg.optim.betas,
+        eps=cfg.optim.eps,
+    )
+    s = cfg.sched
+    schedule = make_schedule(
+        s.name,
+        len(train_loader),
+        cfg.train.epochs,
+        warmup_epochs=s.warmup_epochs,
+        step_size=s.step_size,
+        gamma=s.gamma,
+        min_lr_ratio=s.min_lr_ratio,
+        pct_start=s.pct_start,
+    )
+    monitor = cfg.train.monitor if val_loader is not None else cfg.train.monitor.removeprefix("val_")
+    plateau = Plateau(mode="min" if "loss" in monitor else "max", patience=s.patience, factor=s.factor)
+    history = History()
+    callbacks = [
+        history,
+        ProgressLogger(cfg.train.epochs, len(train_loader), console),
+        CSVLogger(paths.metrics, history),
+        BestWeights(paths.best_weights, monitor),
+    ]
+    if cfg.train.early_stopping:
+        callbacks.append(EarlyStopping(monitor, cfg.train.early_stopping))
+    callbacks.append(ResumeCheckpoint(paths.checkpoints, cfg.train.checkpoint_every_steps, cfg.train.checkpoint_every_s))
+    trainer = Trainer(
+        model,
+        optimizer,
+        cross_entropy(cfg.train.label_smoothing),
+        device=device,
+        lr=LRController(optimizer, schedule, plateau if s.name == "plateau" else None),
+        callbacks=callbacks,
+        grad_clip=cfg.train.grad_clip,
+        grad_clip_mode=cfg.train.grad_clip_mode,
+        l1=cfg.optim.l1,
+        plateau_monitor=monitor,
+    )
+    if resume_dir is not None:
+        payload, source = load_checkpoint(paths.checkpoints)
+        trainer.restore(payload)
+        console.print(f"resuming {run_dir} from {source.name}: epoch {trainer.state.epoch + 1}, batch {trainer.state.batch}")
+
+    console.print(
+        f"[bold]{cfg.model.name}[/] on [bold]{cfg.data.name}[/]: {stats.trainable:,} trainable / {stats.frozen:,} frozen "
+        f"parameters, {stats.forward_flops / 1e6:.1f} MFLOPs per example; train {len(prepared.train):,}, "
+        f"val {len(prepared.val) if prepared.val else 0:,}, test {len(prepared.test):,}; {device}",
+        highlight=False,
+    )
+    if not trainer.state.finished:
+        with stop_on_signals(trainer):
+            trainer.fit(train_loader, val_loader, cfg.train.epochs)
+
+    best = callbacks[3]
+    assert isinstance(best, BestWeights)
+    if paths.best_weights.exists():
+        load_weights(trainer.model, paths.best_weights)
+    card = model_card(cfg, input_shape, data.classes, data.preprocess)
+    save_model(run_dir, trainer.model, card)
+
+    test_loader = make_loader(prepared.test, cfg, data.preprocess, device, train=False)
+    result = trainer.evaluate(test_loader)
+    test_metrics = {"loss": result.loss, **classification_metrics(result.y_true, result.y_pred, data.classes)}
+    summary = {
+        "dataset": cfg.data.name,
+        "model": cfg.model.name,
+        "test": test_metrics,
+        "best": {"monitor": monitor, "value": best.watch.best, "epoch": (best.best_epoch or 0) + 1},
+        "epochs_run": trainer.state.epoch,
+        "final": history.rows[-1] if history.rows else {},
+        "train_seconds": trainer.state.train_seconds,
+        "train_images_per_s": trainer.state.samples_seen / max(trainer.state.train_seconds, 1e-9),
+        "parameters": {"trainable": stats.trainable, "frozen": stats.frozen},
+        "forward_flops": stats.forward_flops,
+        "device": str(device.device),
+        "precision": device.precision,
+        "channels_last": device.channels_last,
+        "reproducibility": {**reproducibility, "data_sha256": data_fingerprint(prepared.train)},
+        "data": {
+            "source": data.source,
+            "train": len(prepared.train),
+            "val": len(prepared.val) if prepared.val else 0,
+            "test": len(prepared.test),
+        },
+        "versions": torch_versions(),
+        "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
+    }
+    atomic_write_json(paths.summary, summary)
+    return RunResult(run_dir, summary)
+
+
+def resume_run(run_dir: Path, console: Console | None = None) -> RunResult:
+    paths = RunPaths(Path(run_dir))
+    if not paths.config.is_file():
+        raise UserError(f"{run_dir} is not a run folder (no config.yaml)")
+    return run_config(read_config(run_dir), console, resume_dir=Path(run_dir))
+
+
+def evaluate_run(run_dir: Path, split: str = "test") -> dict[str, Any]:
+    """Metrics of the saved model on `split` (test or val), recomputed from the data."""
+    cfg = read_config(run_dir)
+    model, card = load_model(run_dir)
+    prepared = prepare_data(cfg)
+    samples = {"test": prepared.test, "val": prepared.val, "train": prepared.train}.get(split)
+    if samples is None:
+        raise UserError(f"split {split!r} is not available", hint="choose test, val or train")
+    device = Device.create("cpu", "32", "auto", model)
+    preprocess = Preprocess.from_dict(card["preprocess"])
+    trainer = Trainer(model, torch.optim.SGD(model.parameters(), lr=0.0), cross_entropy(), device=device)
+    result = trainer.evaluate(make_loader(samples, cfg, preprocess, device, train=False))
+    return {"split": split, "loss": result.loss, **classification_metrics(result.y_true, result.y_pred, card["classes"])}
+
+
+def predict_images(run_dir: Path, files: list[Path], top_k: int = 1) -> list[dict[str, Any]]:
+    """Class and probability for each image file, preprocessed exactly as in training."""
+    model, card = load_model(run_dir)
+    preprocess = Preprocess.from_dict(card["preprocess"])
+    if preprocess.kind != "image":
+        raise UserError("this run's model takes feature vectors, not images")
+    batch = []
+    for path in files:
+        try:
+            with Image.open(path) as image:
+                image.load()
+                batch.append(preprocess.image_to_uint8(image))
+        except FileNotFoundError:
+            raise UserError(f"{path}: no such file") from None
+        except (OSError, UnidentifiedImageError) as err:
+            raise UserError(f"{path}: cannot read the image ({err})") from None
+    with torch.inference_mode():
+        probs = torch.softmax(model(preprocess.normalize(torch.stack(batch))), 1)
+    top = probs.topk(min(top_k, probs.shape[1]), dim=1)
+    return [
+        {
+            "file": str(path),
+            "top": [
+                {"class": card["classes"][int(i)], "probability": float(p)}
+                for p, i in zip(top.values[row], top.indices[row], strict=True)
+            ],
+        }
+        for row, path in enumerate(files)
+    ]

@@ -1,0 +1,195 @@
+"""The run folder: every file a run writes, written atomically, and the way back from it to a model.
+
+A run is rebuilt from `model.json` (architecture, arguments, classes, preprocessing) and
+`model.safetensors` (weights only): no pickle is ever read from a user's file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+from neuralab.config import RunConfig, load_yaml, validate
+from neuralab.data.transforms import Preprocess
+from neuralab.errors import UserError
+from neuralab.models import create_model
+
+MODEL_FORMAT = 1
+
+
+@dataclass(frozen=True)
+class RunPaths:
+    root: Path
+
+    @property
+    def config(self) -> Path:
+        return self.root / "config.yaml"
+
+    @property
+    def weights(self) -> Path:
+        return self.root / "model.safetensors"
+
+    @property
+    def model_json(self) -> Path:
+        return self.root / "model.json"
+
+    @property
+    def metrics(self) -> Path:
+        return self.root / "metrics.csv"
+
+    @property
+    def summary(self) -> Path:
+        return self.root / "summary.json"
+
+    @property
+    def checkpoints(self) -> Path:
+        return self.root / "checkpoints"
+
+    @property
+    def best_weights(self) -> Path:
+        return self.checkpoints / "best.safetensors"
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write to a synced temporary file, then rename: readers see the old file or the new one, never half."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def atomic_write_json(path: Path, obj: Any) -> None:
+    atomic_write_text(path, json.dumps(obj, indent=2, ensure_ascii=False) + "\n")
+
+
+def save_weights(model: nn.Module, path: Path) -> None:
+    tensors = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        save_file(tensors, tmp, metadata={"format": "pt"})
+        os.replace(tmp, path)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+
+
+def load_weights(model: nn.Module, path: Path) -> None:
+    try:
+        tensors = load_file(str(path))
+    except (SafetensorError, OSError, ValueError) as err:
+        raise UserError(f"{path}: not a readable safetensors file ({err})") from None
+    try:
+        model.load_state_dict(tensors, strict=True)
+    except RuntimeError as err:
+        first = str(err).splitlines()[0:3]
+        raise UserError(f"{path}: weights do not fit the model described in model.json ({' '.join(first)})") from None
+
+
+def new_run_dir(out_dir: Path, name: str) -> Path:
+    """A fresh folder `out_dir/name`, suffixed -2, -3, ... rather than mixing two runs."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    candidate, n = out_dir / name, 1
+    while True:
+        try:
+            candidate.mkdir()
+            return candidate
+        except FileExistsError:
+            n += 1
+            candidate = out_dir / f"{name}-{n}"
+
+
+def default_run_name(cfg: RunConfig) -> str:
+    return f"{cfg.data.name}-{cfg.model.name}-{time.strftime('%Y%m%d-%H%M%S')}"
+
+
+def model_card(
+    cfg: RunConfig, input_shape: tuple[int, ...], classes: list[str], preprocess: Preprocess
+) -> dict[str, Any]:
+    return {
+        "format": MODEL_FORMAT,
+        "architecture": cfg.model.name,
+        "args": cfg.model.args,
+        "input_shape": list(input_shape),
+        "num_classes": len(classes),
+        "classes": classes,
+        "preprocess": preprocess.to_dict(),
+        "dataset": cfg.data.name,
+    }
+
+
+def save_model(run_dir: Path, model: nn.Module, card: dict[str, Any]) -> None:
+    paths = RunPaths(run_dir)
+    save_weights(model, paths.weights)
+    atomic_write_json(paths.model_json, card)
+
+
+def read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UserError(f"{path} is missing") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise UserError(f"{path} is not valid JSON ({err})") from None
+
+
+def check_run_dir(run_dir: Path) -> RunPaths:
+    paths = RunPaths(Path(run_dir))
+    if not paths.root.is_dir():
+        raise UserError(f"run folder {paths.root} does not exist")
+    for required in (paths.model_json, paths.weights):
+        if not required.is_file():
+            raise UserError(f"{paths.root} is not a finished run: {required.name} is missing")
+    return paths
+
+
+def load_model(run_dir: Path, weights: Path | None = None) -> tuple[nn.Module, dict[str, Any]]:
+    """Rebuild the trained model from its description and safetensors weights (eval mode, CPU)."""
+    paths = check_run_dir(run_dir)
+    card = read_json(paths.model_json)
+    try:
+        model = create_model(card["architecture"], tuple(card["input_shape"]), card["num_classes"], **card["args"])
+        Preprocess.from_dict(card["preprocess"])
+    except (KeyError, TypeError) as err:
+        raise UserError(f"{paths.model_json} lacks or mangles field {err}") from None
+    load_weights(model, weights or paths.weights)
+    model.eval()
+    return model, card
+
+
+def read_config(run_dir: Path) -> RunConfig:
+    return validate(load_yaml(RunPaths(Path(run_dir)).config))
+
+
+def torch_versions() -> dict[str, str]:
+    import platform
+
+    import numpy
+    import torchvision
+
+    return {
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "torchvision": torchvision.__version__,
+        "numpy": numpy.__version__,
+    }

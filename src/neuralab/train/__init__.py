@@ -1,0 +1,23 @@
+"""The training engine: device handling, optimizers, schedules, callbacks and the Trainer."""
+
+from neuralab.train.device import Device
+from neuralab.train.keras_api import KerasModel
+from neuralab.train.optim import build_optimizer
+from neuralab.train.schedules import LRController, Plateau, make_schedule
+from neuralab.train.state import TrainState, load_checkpoint, save_checkpoint
+from neuralab.train.trainer import Evaluation, Trainer, TrainingInterrupted
+
+__all__ = [
+    "Device",
+    "Evaluation",
+    "KerasModel",
+    "LRController",
+    "Plateau",
+    "TrainState",
+    "Trainer",
+    "TrainingInterrupted",
+    "build_optimizer",
+    "load_checkpoint",
+    "make_schedule",
+    "save_checkpoint",
+]

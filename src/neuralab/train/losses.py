@@ -1,0 +1,49 @@
+"""Loss functions by name, label smoothing and class weights, and the L1 penalty."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from neuralab.errors import UserError
+
+LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+
+
+def cross_entropy(label_smoothing: float = 0.0, class_weights: torch.Tensor | None = None) -> LossFn:
+    def loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        weight = class_weights.to(logits.device) if class_weights is not None else None
+        return F.cross_entropy(logits.float(), target, weight=weight, label_smoothing=label_smoothing)
+
+    return loss
+
+
+def mse() -> LossFn:
+    return lambda output, target: F.mse_loss(output.float(), target.float())
+
+
+_BY_NAME: dict[str, Callable[[], LossFn]] = {
+    "cross_entropy": cross_entropy,
+    "categorical_crossentropy": cross_entropy,
+    "sparse_categorical_crossentropy": cross_entropy,
+    "mse": mse,
+    "mean_squared_error": mse,
+}
+
+
+def get(identifier: str | LossFn) -> LossFn:
+    """Keras-style resolver: a name ("categorical_crossentropy") or any callable(output, target)."""
+    if callable(identifier):
+        return identifier
+    if identifier not in _BY_NAME:
+        raise UserError(f"unknown loss {identifier!r}", hint=f"choose one of: {', '.join(_BY_NAME)}")
+    return _BY_NAME[identifier]()
+
+
+def l1_penalty(model: nn.Module) -> torch.Tensor:
+    """Sum of |w| over weight matrices and kernels (biases and norms excluded, as for weight decay)."""
+    terms = [p.abs().sum() for p in model.parameters() if p.requires_grad and p.ndim >= 2]
+    return torch.stack(terms).sum() if terms else torch.zeros(())

@@ -1,0 +1,53 @@
+"""Optimizers by name, with parameter groups that never decay biases and normalisation weights."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+
+from neuralab.errors import UserError
+
+OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop")
+
+
+def param_groups(model: nn.Module, weight_decay: float) -> list[dict[str, Any]]:
+    """Decay matrices and kernels (ndim >= 2) only: decaying biases and norms hurts and buys nothing."""
+    decay = [p for p in model.parameters() if p.requires_grad and p.ndim >= 2]
+    no_decay = [p for p in model.parameters() if p.requires_grad and p.ndim < 2]
+    groups = [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+    return [g for g in groups if g["params"]]
+
+
+def build_optimizer(
+    model: nn.Module,
+    name: str = "adam",
+    lr: float = 1e-3,
+    weight_decay: float = 0.0,
+    momentum: float = 0.9,
+    nesterov: bool = False,
+    betas: tuple[float, float] = (0.9, 0.999),
+    eps: float = 1e-8,
+) -> torch.optim.Optimizer:
+    groups = param_groups(model, weight_decay)
+    if not groups:
+        raise UserError("the model has no trainable parameters")
+    if name == "sgd":
+        return torch.optim.SGD(groups, lr=lr, momentum=momentum, nesterov=nesterov and momentum > 0)
+    if name == "adam":
+        return torch.optim.Adam(groups, lr=lr, betas=betas, eps=eps)
+    if name == "adamw":
+        return torch.optim.AdamW(groups, lr=lr, betas=betas, eps=eps)
+    if name == "rmsprop":
+        return torch.optim.RMSprop(groups, lr=lr, momentum=momentum, eps=eps)
+    raise UserError(f"unknown optimizer {name!r}", hint=f"choose one of: {', '.join(OPTIMIZERS)}")
+
+
+def get(identifier: str | torch.optim.Optimizer, model: nn.Module, **kwargs: Any) -> torch.optim.Optimizer:
+    """Keras-style resolver: a name ("adam") or a ready optimizer."""
+    if isinstance(identifier, torch.optim.Optimizer):
+        return identifier
+    if isinstance(identifier, str):
+        return build_optimizer(model, identifier.lower(), **kwargs)
+    raise UserError(f"optimizer must be a name or a torch.optim.Optimizer, got {type(identifier).__name__}")

@@ -1,0 +1,227 @@
+"""The training loop, top to bottom: fetch, forward, backward, clip, step, log, checkpoint.
+
+It knows nothing of files, configs or datasets: those are callbacks and loaders. Exact resume
+works because everything the next step depends on is in `checkpoint_payload()` and the loaders
+derive each batch from (seed, epoch, batch).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+import torch
+from torch import nn
+
+from neuralab.errors import NeuralabError
+from neuralab.train.callbacks.base import Callback, CallbackList
+from neuralab.train.callbacks.history import History
+from neuralab.train.device import Device
+from neuralab.train.losses import LossFn, l1_penalty
+from neuralab.train.metrics import macro_f1
+from neuralab.train.schedules import LRController, constant
+from neuralab.train.seed import rng_state, set_rng_state
+from neuralab.train.state import TrainState
+
+
+class Loader(Protocol):
+    def __iter__(self) -> Any: ...
+
+    def __len__(self) -> int: ...
+
+    def set_position(self, epoch: int, start_batch: int = 0) -> None: ...
+
+
+class TrainingInterrupted(NeuralabError):
+    """Raised after a clean stop at a step boundary; the checkpoint is already written."""
+
+
+@dataclass
+class Evaluation:
+    loss: float
+    accuracy: float
+    y_true: np.ndarray
+    y_pred: np.ndarray
+    probabilities: np.ndarray | None = None
+
+
+class Trainer:
+    def __init__(
+        self,
+        model: nn.Module,
+        optimizer: torch.optim.Optimizer,
+        loss_fn: LossFn,
+        *,
+        device: Device | None = None,
+        lr: LRController | None = None,
+        callbacks: Iterable[Callback] = (),
+        grad_clip: float | None = None,
+        grad_clip_mode: str = "norm",
+        l1: float = 0.0,
+        plateau_monitor: str = "val_accuracy",
+        classification: bool = True,
+    ) -> None:
+        self.device = device or Device.create("cpu")
+        self.model = self.device.setup(model)
+        self.optimizer = optimizer
+        self.loss_fn = loss_fn
+        self.lr = lr or LRController(optimizer, constant())
+        self.grad_clip = grad_clip
+        self.grad_clip_mode = grad_clip_mode
+        self.l1 = l1
+        self.plateau_monitor = plateau_monitor
+        self.classification = classification
+        self.state = TrainState()
+        self.stop_training = False
+        self._interrupt_requested = False
+        user = list(callbacks)
+        self.history = next((cb for cb in user if isinstance(cb, History)), History())
+        self.callbacks = CallbackList([self.history] + [cb for cb in user if cb is not self.history])
+        self.callbacks.set_trainer(self)
+        acc_dtype = torch.float32 if self.device.device.type == "mps" else torch.float64
+        self._running = torch.zeros(3, dtype=acc_dtype, device=self.device.device)  # loss sum, correct, seen
+
+    # -- one optimisation step ------------------------------------------------------------------
+    def _train_step(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        with self.device.autocast():
+            output = self.model(x)
+            loss = self.loss_fn(output, y)
+            if self.l1:
+                loss = loss + self.l1 * l1_penalty(self.model)
+        self.optimizer.zero_grad(set_to_none=True)
+        self.device.backward(loss)
+        if self.grad_clip:
+            self.device.unscale(self.optimizer)
+            if self.grad_clip_mode == "value":
+                nn.utils.clip_grad_value_(self.model.parameters(), self.grad_clip)
+            else:
+                nn.utils.clip_grad_norm_(self.model.parameters(), self.grad_clip)
+        self.device.step(self.optimizer)
+        # Running sums stay on the device: no .item() sync per step.
+        with torch.no_grad():
+            n = len(y)
+            self._running[0] += loss.detach().to(self._running.dtype) * n
+            if self.classification:
+                self._running[1] += (output.detach().argmax(1) == y).sum().to(self._running.dtype)
+            self._running[2] += n
+        return loss.detach()
+
+    # -- the loop -----------------------------------------------------------------------------------
+    def fit(self, train_loader: Loader, val_loader: Loader | None = None, epochs: int = 1) -> History:
+        self.stop_training = False
+        batch_hooks = self.callbacks.wants_batch_hooks()
+        self.callbacks.call("on_train_begin", {})
+        for epoch in range(self.state.epoch, epochs):
+            self.model.train()
+            train_loader.set_position(epoch, self.state.batch)
+            self.callbacks.call("on_epoch_begin", epoch, {})
+            started = time.perf_counter()
+            for batch, (x, y) in enumerate(train_loader, start=self.state.batch):
+                lr = self.lr.apply(self.state.global_step)
+                if batch_hooks:
+                    self.callbacks.call("on_train_batch_begin", batch, {})
+                loss = self._train_step(x, y)
+                self.state.batch = batch + 1
+                self.state.global_step += 1
+                self.state.samples_seen += len(y)
+                if batch_hooks:
+                    self.callbacks.call("on_train_batch_end", batch, {"loss": loss, "lr": lr})
+                if self._interrupt_requested:
+                    self.state.train_seconds += time.perf_counter() - started
+                    self.callbacks.call("on_interrupt")
+                    raise TrainingInterrupted(
+                        f"stopped at epoch {epoch + 1}, batch {batch + 1}; the checkpoint is saved"
+                    )
+                if self.stop_training:
+                    break
+            self.state.train_seconds += time.perf_counter() - started
+            logs = self._epoch_logs(val_loader, lr=float(self.optimizer.param_groups[0]["lr"]))
+            logs["epoch_s"] = time.perf_counter() - started
+            if self.lr.plateau is not None and self.plateau_monitor in logs:
+                self.lr.plateau.update(float(logs[self.plateau_monitor]))
+            self.state.epoch, self.state.batch = epoch + 1, 0
+            self._running.zero_()
+            self.callbacks.call("on_epoch_end", epoch, logs)
+            if self.stop_training:
+                break
+        self.state.finished = True
+        self.callbacks.call("on_train_end", {})
+        return self.history
+
+    def _epoch_logs(self, val_loader: Loader | None, lr: float) -> dict[str, float]:
+        loss_sum, correct, seen = (float(v) for v in self._running.tolist())
+        logs = {"loss": loss_sum / max(seen, 1)}
+        if self.classification:
+            logs["accuracy"] = correct / max(seen, 1)
+        if val_loader is not None:
+            result = self.evaluate(val_loader)
+            logs["val_loss"] = result.loss
+            if self.classification:
+                logs["val_accuracy"] = result.accuracy
+                logs["val_macro_f1"] = macro_f1(result.y_true, result.y_pred)
+        logs["lr"] = lr
+        return logs
+
+    def request_stop(self) -> None:
+        """Ask the loop to stop after the current step and write a checkpoint (e.g. from a signal handler)."""
+        self._interrupt_requested = True
+
+    # -- evaluation ---------------------------------------------------------------------------------
+    @torch.inference_mode()
+    def _outputs(self, loader: Loader) -> tuple[torch.Tensor, torch.Tensor]:
+        was_training = self.model.training
+        self.model.eval()
+        loader.set_position(0, 0)
+        outputs, targets = [], []
+        try:
+            for x, y in loader:
+                with self.device.autocast():
+                    outputs.append(self.model(x).float())
+                targets.append(y)
+        finally:
+            self.model.train(was_training)
+        return torch.cat(outputs), torch.cat(targets)
+
+    def evaluate(self, loader: Loader, with_probabilities: bool = False) -> Evaluation:
+        output, target = self._outputs(loader)
+        loss = float(self.loss_fn(output, target))
+        if not self.classification:
+            return Evaluation(loss, float("nan"), target.cpu().numpy(), output.cpu().numpy())
+        pred = output.argmax(1)
+        probs = torch.softmax(output, 1).cpu().numpy() if with_probabilities else None
+        accuracy = float((pred == target).float().mean()) if len(target) else 0.0
+        return Evaluation(loss, accuracy, target.cpu().numpy(), pred.cpu().numpy(), probs)
+
+    def predict(self, loader: Loader) -> torch.Tensor:
+        return self._outputs(loader)[0].cpu()
+
+    # -- exact resume ---------------------------------------------------------------------------------
+    def checkpoint_payload(self) -> dict[str, Any]:
+        running = [float(v) for v in self._running.tolist()]
+        self.state.loss_sum, self.state.correct, self.state.seen = running
+        return {
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "lr": self.lr.state_dict(),
+            "device": self.device.state_dict(),
+            "rng": rng_state(),
+            "state": self.state.to_dict(),
+            "callbacks": self.callbacks.state_dict(),
+        }
+
+    def restore(self, payload: dict[str, Any]) -> None:
+        self.model.load_state_dict(payload["model"])
+        self.optimizer.load_state_dict(payload["optimizer"])
+        self.lr.load_state_dict(payload["lr"])
+        self.device.load_state_dict(payload["device"])
+        self.state = TrainState.from_dict(payload["state"])
+        self._running = torch.tensor(
+            [self.state.loss_sum, self.state.correct, self.state.seen],
+            dtype=self._running.dtype,
+            device=self._running.device,
+        )
+        self.callbacks.load_state_dict(payload["callbacks"])
+        set_rng_state(payload["rng"])
