@@ -7,6 +7,7 @@ silently trains with a default.
 from __future__ import annotations
 
 import copy
+import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -14,6 +15,9 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from neuralab.errors import UserError
+
+
+_EXPONENT_NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+")
 
 
 class _Section(BaseModel):
@@ -147,12 +151,21 @@ def parse_set(items: list[str]) -> dict[str, Any]:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
             raise UserError(f"--set {item!r} must look like key.sub=value")
-        try:
-            parsed = yaml.safe_load(value) if value.strip() else None
-        except yaml.YAMLError:
-            parsed = value
-        set_dotted(out, key.strip(), parsed)
+        set_dotted(out, key.strip(), parse_value(value))
     return out
+
+
+def parse_value(text: str) -> Any:
+    """YAML scalars and lists, plus what YAML 1.1 leaves as strings but people mean as numbers (3e-4)."""
+    if not text.strip():
+        return None
+    try:
+        parsed = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text
+    if isinstance(parsed, str) and _EXPONENT_NUMBER.fullmatch(parsed.strip()):
+        return float(parsed)
+    return parsed
 
 
 def set_dotted(tree: dict[str, Any], dotted: str, value: Any) -> None:

@@ -1,0 +1,53 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from neuralab.data import BatchLoader
+from neuralab.data.folder import load_image_folder
+from neuralab.data.registry import LoadOptions
+from neuralab.errors import UserError
+
+
+def make_folder(root: Path, per_class: int = 6) -> Path:
+    rng = np.random.default_rng(0)
+    for c, name in enumerate(["cats", "dogs"]):
+        (root / name).mkdir(parents=True)
+        for i in range(per_class):
+            size = (20 + i, 30 - i)  # any size: the loader resizes
+            array = rng.integers(0, 256, (*size[::-1], 3), dtype=np.uint8)
+            array[..., c] = 255
+            Image.fromarray(array).save(root / name / f"{i}.png")
+    return root
+
+
+def test_folder_loads_and_batches_with_workers(tmp_path: Path) -> None:
+    data = load_image_folder(LoadOptions(data_dir=make_folder(tmp_path / "imgs"), image_size=16))
+    assert data.classes == ["cats", "dogs"] and data.preprocess.input_shape == (3, 16, 16)
+    assert len(data.train) + len(data.test) == 12
+    loader = BatchLoader(data.train, 4, data.preprocess, shuffle=True, num_workers=2)
+    x, y = next(iter(loader))
+    assert x.shape == (4, 3, 16, 16) and x.dtype == torch.float32 and y.dtype == torch.int64
+
+
+def test_empty_class_folder_is_named(tmp_path: Path) -> None:
+    root = make_folder(tmp_path / "imgs")
+    (root / "birds").mkdir()
+    with pytest.raises(UserError, match=r"birds holds no images"):
+        load_image_folder(LoadOptions(data_dir=root))
+
+
+def test_unreadable_image_is_named(tmp_path: Path) -> None:
+    root = make_folder(tmp_path / "imgs")
+    (root / "cats" / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n not really")
+    with pytest.raises(UserError, match=r"broken\.png: unreadable image"):
+        load_image_folder(LoadOptions(data_dir=root))
+
+
+def test_missing_folder(tmp_path: Path) -> None:
+    with pytest.raises(UserError, match="does not exist"):
+        load_image_folder(LoadOptions(data_dir=tmp_path / "nope"))

@@ -1,0 +1,74 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from neuralab.config import deep_merge, load_yaml, parse_set, validate
+from neuralab.errors import UserError
+from neuralab.pipeline import resolve_config
+
+
+def test_unknown_key_is_named_with_the_allowed_ones() -> None:
+    with pytest.raises(UserError) as err:
+        validate({"optim": {"lrr": 0.1}})
+    assert "unknown config key 'optim.lrr'" in str(err.value)
+    assert "lr" in str(err.value) and "weight_decay" in str(err.value)
+
+
+def test_unknown_section_is_refused() -> None:
+    with pytest.raises(UserError, match="unknown config key 'trian'"):
+        validate({"trian": {"epochs": 3}})
+
+
+def test_wrong_type_names_the_key_and_value() -> None:
+    with pytest.raises(UserError) as err:
+        validate({"train": {"epochs": "ten"}})
+    assert "train.epochs" in str(err.value) and "'ten'" in str(err.value)
+
+
+def test_set_parses_yaml_values_into_nested_keys() -> None:
+    tree = parse_set(["optim.lr=3e-4", "model.args.widths=[64, 32]", "train.grad_clip=null", "name=x"])
+    assert tree == {"optim": {"lr": 3e-4}, "model": {"args": {"widths": [64, 32]}}, "train": {"grad_clip": None}, "name": "x"}
+    cfg = validate(tree)
+    assert cfg.optim.lr == pytest.approx(3e-4) and cfg.model.args["widths"] == [64, 32]
+
+
+def test_set_without_equals_is_refused() -> None:
+    with pytest.raises(UserError, match="key.sub=value"):
+        parse_set(["optim.lr"])
+
+
+def test_yaml_errors_are_user_errors(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("train: [unclosed\n")
+    with pytest.raises(UserError, match="not valid YAML"):
+        load_yaml(bad)
+    with pytest.raises(UserError, match="does not exist"):
+        load_yaml(tmp_path / "missing.yaml")
+    listy = tmp_path / "list.yaml"
+    listy.write_text("- a\n- b\n")
+    with pytest.raises(UserError, match="mapping"):
+        load_yaml(listy)
+
+
+def test_deep_merge_merges_nested_and_later_wins() -> None:
+    assert deep_merge({"a": {"b": 1, "c": 2}}, {"a": {"c": 3}}) == {"a": {"b": 1, "c": 3}}
+
+
+def test_recipe_applies_beneath_the_user() -> None:
+    cfg = resolve_config({"data": {"name": "fashion-mnist"}, "train": {"epochs": 2}})
+    assert cfg.model.name == "fast_cnn" and cfg.optim.name == "sgd" and cfg.train.epochs == 2
+    assert cfg.data.augment == "flip-crop"
+
+
+def test_choosing_a_model_drops_the_recipe_model_args() -> None:
+    cfg = resolve_config({"data": {"name": "image-folder"}, "model": {"name": "mlp"}})
+    assert cfg.model.name == "mlp" and cfg.model.args == {}
+
+
+def test_config_round_trips_through_yaml(tmp_path: Path) -> None:
+    cfg = resolve_config({"data": {"name": "digits"}})
+    path = tmp_path / "c.yaml"
+    path.write_text(cfg.to_yaml())
+    assert validate(load_yaml(path)) == cfg
