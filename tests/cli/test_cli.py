@@ -1,0 +1,160 @@
+"""The CLI through a real subprocess, as users run it."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from safetensors.torch import load_file
+from sklearn.datasets import load_digits
+
+from tests.conftest import run_cli
+
+FAST = ["--dataset", "digits", "--epochs", "3", "--set", "train.checkpoint_every_s=0"]
+
+
+@pytest.fixture(scope="module")
+def trained_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("runs")
+    result = run_cli("train", *FAST, "--out", str(out), "--name", "digits")
+    assert result.returncode == 0, result.stderr
+    assert "test accuracy" in result.stdout
+    return out / "digits"
+
+
+def test_train_writes_a_self_describing_run_folder(trained_run: Path) -> None:
+    for name in ("config.yaml", "model.safetensors", "model.json", "metrics.csv", "summary.json", "checkpoints/last.pt"):
+        assert (trained_run / name).is_file(), name
+    summary = json.loads((trained_run / "summary.json").read_text())
+    assert summary["test"]["accuracy"] > 0.8 and 0 < summary["test"]["macro_f1"] <= 1
+    assert len(summary["test"]["confusion_matrix"]) == 10 and "per_class" in summary["test"]
+    assert summary["train_images_per_s"] > 0 and summary["reproducibility"]["seed"] == 0
+    assert len(summary["reproducibility"]["data_sha256"]) == 64 and summary["versions"]["torch"]
+    lines = (trained_run / "metrics.csv").read_text().splitlines()
+    assert lines[0].startswith("epoch,loss,accuracy,val_loss,val_accuracy") and len(lines) == 4
+    assert not list(trained_run.rglob("*.tmp"))  # no half-written files left behind
+
+
+def test_evaluate_and_json(trained_run: Path) -> None:
+    result = run_cli("evaluate", str(trained_run), "--json")
+    assert result.returncode == 0, result.stderr
+    metrics = json.loads(result.stdout)
+    summary = json.loads((trained_run / "summary.json").read_text())
+    assert metrics["accuracy"] == pytest.approx(summary["test"]["accuracy"])
+    table = run_cli("evaluate", str(trained_run), "--split", "val")
+    assert table.returncode == 0 and "precision" in table.stdout
+
+
+def test_predict_image_files(trained_run: Path, tmp_path: Path) -> None:
+    bunch = load_digits()
+    files = []
+    for i in range(5):
+        path = tmp_path / f"digit{bunch.target[i]}.png"
+        Image.fromarray(np.clip(bunch.images[i] * 16, 0, 255).astype(np.uint8)).resize((32, 32)).convert("RGB").save(path)
+        files.append(str(path))
+    result = run_cli("predict", str(trained_run), *files, "--json")
+    assert result.returncode == 0, result.stderr
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    correct = sum(row["top"][0]["class"] == Path(row["file"]).stem[-1] for row in rows)
+    assert correct >= 4
+
+
+def test_predict_bad_image_is_a_clear_error(trained_run: Path, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.png"
+    bad.write_text("not an image")
+    result = run_cli("predict", str(trained_run), str(bad))
+    assert result.returncode == 2 and "bad.png: cannot read the image" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--set", "optim.lrr=0.1"], "unknown config key 'optim.lrr'"),
+        (["--set", "train.epochs=ten"], "train.epochs"),
+        (["--dataset", "imagenet"], "unknown dataset 'imagenet'"),
+        (["--model", "gpt5"], "unknown model 'gpt5'"),
+        (["--set", "model.args.widht=3", "--model", "mlp"], "no argument(s) widht"),
+        (["--dataset", "mnist", "--set", "data.download=false"], "dataset 'mnist' not found"),
+    ],
+)
+def test_bad_input_gets_a_message_not_a_traceback(args: list[str], message: str, tmp_path: Path) -> None:
+    result = run_cli("train", *args, "--out", str(tmp_path))
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert message in result.stderr and "Traceback" not in result.stderr
+
+
+def test_missing_run_folder(tmp_path: Path) -> None:
+    result = run_cli("evaluate", str(tmp_path / "nope"))
+    assert result.returncode == 2 and "does not exist" in result.stderr
+
+
+def test_listings() -> None:
+    datasets = run_cli("datasets")
+    assert datasets.returncode == 0 and "fashion-mnist" in datasets.stdout and "digits" in datasets.stdout
+    models = run_cli("models")
+    assert models.returncode == 0
+    assert "simple_cnn" in models.stdout and "421,642" in models.stdout  # the tutorial's SimpleCNN on 28x28
+
+
+def test_killed_run_resumes_to_the_same_weights(tmp_path: Path) -> None:
+    args = ["train", "--dataset", "digits", "--model", "mlp", "--epochs", "6", "--set", "train.checkpoint_every_steps=7"]
+    reference = run_cli(*args, "--out", str(tmp_path), "--name", "reference")
+    assert reference.returncode == 0, reference.stderr
+
+    run_dir = tmp_path / "killed"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "neuralab.cli.main", *args, "--out", str(tmp_path), "--name", "killed"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 120
+    while not (run_dir / "checkpoints" / "last.prev.pt").exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert not (run_dir / "summary.json").exists(), "the run finished before it could be killed"
+
+    resumed = run_cli("train", "--resume", str(run_dir))
+    assert resumed.returncode == 0, resumed.stderr
+    assert "resuming" in resumed.stdout
+    want = load_file(str(tmp_path / "reference" / "model.safetensors"))
+    got = load_file(str(run_dir / "model.safetensors"))
+    assert all((want[k] == got[k]).all() for k in want)
+    ref_rows = (tmp_path / "reference" / "metrics.csv").read_text().splitlines()
+    got_rows = (run_dir / "metrics.csv").read_text().splitlines()
+    assert len(ref_rows) == len(got_rows) == 7
+
+    def strip_time(row: str) -> list[str]:
+        return row.split(",")[:-1]  # the last column is epoch seconds
+
+    assert [strip_time(r) for r in ref_rows] == [strip_time(r) for r in got_rows]
+
+
+def test_resume_refuses_other_options(tmp_path: Path) -> None:
+    result = run_cli("train", "--resume", str(tmp_path), "--epochs", "3")
+    assert result.returncode == 2 and "takes no other options" in result.stderr
+
+
+def test_interrupt_writes_a_checkpoint_and_stops_cleanly(tmp_path: Path) -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "neuralab.cli.main", "train", "--dataset", "digits", "--epochs", "200",
+         "--out", str(tmp_path), "--name", "ctrlc"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 120
+    while not (tmp_path / "ctrlc" / "metrics.csv").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and "checkpoint is saved" in err and "Traceback" not in err
+    assert (tmp_path / "ctrlc" / "checkpoints" / "last.pt").exists()
