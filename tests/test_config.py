@@ -29,13 +29,18 @@ def test_wrong_type_names_the_key_and_value() -> None:
 
 def test_set_parses_yaml_values_into_nested_keys() -> None:
     tree = parse_set(["optim.lr=3e-4", "model.args.widths=[64, 32]", "train.grad_clip=null", "name=x"])
-    assert tree == {"optim": {"lr": 3e-4}, "model": {"args": {"widths": [64, 32]}}, "train": {"grad_clip": None}, "name": "x"}
+    assert tree == {
+        "optim": {"lr": 3e-4},
+        "model": {"args": {"widths": [64, 32]}},
+        "train": {"grad_clip": None},
+        "name": "x",
+    }
     cfg = validate(tree)
     assert cfg.optim.lr == pytest.approx(3e-4) and cfg.model.args["widths"] == [64, 32]
 
 
 def test_set_without_equals_is_refused() -> None:
-    with pytest.raises(UserError, match="key.sub=value"):
+    with pytest.raises(UserError, match=r"key\.sub=value"):
         parse_set(["optim.lr"])
 
 

@@ -9,7 +9,7 @@ import contextlib
 import hashlib
 import signal
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,7 +39,15 @@ from neuralab.runs import (
     torch_versions,
 )
 from neuralab.train import Device, LRController, Plateau, Trainer, build_optimizer, load_checkpoint, make_schedule
-from neuralab.train.callbacks import BestWeights, CSVLogger, EarlyStopping, History, ProgressLogger, ResumeCheckpoint
+from neuralab.train.callbacks import (
+    BestWeights,
+    Callback,
+    CSVLogger,
+    EarlyStopping,
+    History,
+    ProgressLogger,
+    ResumeCheckpoint,
+)
 from neuralab.train.losses import cross_entropy
 from neuralab.train.metrics import classification_metrics
 from neuralab.train.seed import seed_everything
@@ -145,8 +153,16 @@ class RunResult:
     summary: dict[str, Any]
 
 
-def run_config(cfg: RunConfig, console: Console | None = None, resume_dir: Path | None = None) -> RunResult:
-    """Train `cfg` into a new run folder, or continue the run in `resume_dir` from its checkpoint."""
+def run_config(
+    cfg: RunConfig,
+    console: Console | None = None,
+    resume_dir: Path | None = None,
+    extra_callbacks: Sequence[Callback] = (),
+) -> RunResult:
+    """Train `cfg` into a new run folder, or continue the run in `resume_dir` from its checkpoint.
+
+    `extra_callbacks` run after the built-in ones and before the checkpoint is written.
+    """
     console = console or Console()
     reproducibility = seed_everything(cfg.train.seed, cfg.train.threads, cfg.train.deterministic)
     prepared = prepare_data(cfg)
@@ -190,7 +206,7 @@ def run_config(cfg: RunConfig, console: Console | None = None, resume_dir: Path 
     monitor = cfg.train.monitor if val_loader is not None else cfg.train.monitor.removeprefix("val_")
     plateau = Plateau(mode="min" if "loss" in monitor else "max", patience=s.patience, factor=s.factor)
     history = History()
-    callbacks = [
+    callbacks: list[Callback] = [
         history,
         ProgressLogger(cfg.train.epochs, len(train_loader), console),
         CSVLogger(paths.metrics, history),
@@ -198,7 +214,10 @@ def run_config(cfg: RunConfig, console: Console | None = None, resume_dir: Path 
     ]
     if cfg.train.early_stopping:
         callbacks.append(EarlyStopping(monitor, cfg.train.early_stopping))
-    callbacks.append(ResumeCheckpoint(paths.checkpoints, cfg.train.checkpoint_every_steps, cfg.train.checkpoint_every_s))
+    callbacks += list(extra_callbacks)
+    callbacks.append(
+        ResumeCheckpoint(paths.checkpoints, cfg.train.checkpoint_every_steps, cfg.train.checkpoint_every_s)
+    )
     trainer = Trainer(
         model,
         optimizer,
@@ -214,10 +233,13 @@ def run_config(cfg: RunConfig, console: Console | None = None, resume_dir: Path 
     if resume_dir is not None:
         payload, source = load_checkpoint(paths.checkpoints)
         trainer.restore(payload)
-        console.print(f"resuming {run_dir} from {source.name}: epoch {trainer.state.epoch + 1}, batch {trainer.state.batch}")
+        console.print(
+            f"resuming {run_dir} from {source.name}: epoch {trainer.state.epoch + 1}, batch {trainer.state.batch}"
+        )
 
     console.print(
-        f"[bold]{cfg.model.name}[/] on [bold]{cfg.data.name}[/]: {stats.trainable:,} trainable / {stats.frozen:,} frozen "
+        f"[bold]{cfg.model.name}[/] on [bold]{cfg.data.name}[/]: "
+        f"{stats.trainable:,} trainable / {stats.frozen:,} frozen "
         f"parameters, {stats.forward_flops / 1e6:.1f} MFLOPs per example; train {len(prepared.train):,}, "
         f"val {len(prepared.val) if prepared.val else 0:,}, test {len(prepared.test):,}; {device}",
         highlight=False,
@@ -283,7 +305,11 @@ def evaluate_run(run_dir: Path, split: str = "test") -> dict[str, Any]:
     preprocess = Preprocess.from_dict(card["preprocess"])
     trainer = Trainer(model, torch.optim.SGD(model.parameters(), lr=0.0), cross_entropy(), device=device)
     result = trainer.evaluate(make_loader(samples, cfg, preprocess, device, train=False))
-    return {"split": split, "loss": result.loss, **classification_metrics(result.y_true, result.y_pred, card["classes"])}
+    return {
+        "split": split,
+        "loss": result.loss,
+        **classification_metrics(result.y_true, result.y_pred, card["classes"]),
+    }
 
 
 def predict_images(run_dir: Path, files: list[Path], top_k: int = 1) -> list[dict[str, Any]]:

@@ -30,7 +30,14 @@ def trained_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_train_writes_a_self_describing_run_folder(trained_run: Path) -> None:
-    for name in ("config.yaml", "model.safetensors", "model.json", "metrics.csv", "summary.json", "checkpoints/last.pt"):
+    for name in (
+        "config.yaml",
+        "model.safetensors",
+        "model.json",
+        "metrics.csv",
+        "summary.json",
+        "checkpoints/last.pt",
+    ):
         assert (trained_run / name).is_file(), name
     summary = json.loads((trained_run / "summary.json").read_text())
     assert summary["test"]["accuracy"] > 0.8 and 0 < summary["test"]["macro_f1"] <= 1
@@ -57,7 +64,9 @@ def test_predict_image_files(trained_run: Path, tmp_path: Path) -> None:
     files = []
     for i in range(5):
         path = tmp_path / f"digit{bunch.target[i]}.png"
-        Image.fromarray(np.clip(bunch.images[i] * 16, 0, 255).astype(np.uint8)).resize((32, 32)).convert("RGB").save(path)
+        Image.fromarray(np.clip(bunch.images[i] * 16, 0, 255).astype(np.uint8)).resize((32, 32)).convert("RGB").save(
+            path
+        )
         files.append(str(path))
     result = run_cli("predict", str(trained_run), *files, "--json")
     assert result.returncode == 0, result.stderr
@@ -105,7 +114,17 @@ def test_listings() -> None:
 
 
 def test_killed_run_resumes_to_the_same_weights(tmp_path: Path) -> None:
-    args = ["train", "--dataset", "digits", "--model", "mlp", "--epochs", "6", "--set", "train.checkpoint_every_steps=7"]
+    args = [
+        "train",
+        "--dataset",
+        "digits",
+        "--model",
+        "mlp",
+        "--epochs",
+        "6",
+        "--set",
+        "train.checkpoint_every_steps=7",
+    ]
     reference = run_cli(*args, "--out", str(tmp_path), "--name", "reference")
     assert reference.returncode == 0, reference.stderr
 

@@ -11,7 +11,9 @@ from neuralab.data.idx import read_idx, read_idx_pair
 from neuralab.errors import UserError
 
 
-def write_idx(path: Path, array: np.ndarray, *, claim: tuple[int, ...] | None = None, magic: bytes = b"\x00\x00\x08") -> Path:
+def write_idx(
+    path: Path, array: np.ndarray, *, claim: tuple[int, ...] | None = None, magic: bytes = b"\x00\x00\x08"
+) -> Path:
     shape = claim or array.shape
     header = magic + bytes([len(shape)]) + struct.pack(f">{len(shape)}I", *shape)
     path.write_bytes(gzip.compress(header + array.astype(np.uint8).tobytes()))
@@ -58,7 +60,7 @@ def test_labels_out_of_range(tmp_path: Path) -> None:
 def test_count_mismatch(tmp_path: Path) -> None:
     x = write_idx(tmp_path / "x.gz", np.zeros((2, 2, 2)))
     y = write_idx(tmp_path / "y.gz", np.array([1, 2, 3]))
-    with pytest.raises(UserError, match="2 images but .* 3 labels"):
+    with pytest.raises(UserError, match=r"2 images but .* 3 labels"):
         read_idx_pair(x, y, 10)
 
 

@@ -16,7 +16,12 @@ def remote_for(path: Path, digest: str | None = None) -> RemoteFile:
 def test_search_order_explicit_then_env_then_debian_then_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("NEURALAB_DATA", str(tmp_path / "env"))
     dirs = candidate_dirs("fashion-mnist", tmp_path / "mine")
-    assert dirs[:4] == [tmp_path / "mine", tmp_path / "mine" / "fashion-mnist", tmp_path / "env", tmp_path / "env" / "fashion-mnist"]
+    assert dirs[:4] == [
+        tmp_path / "mine",
+        tmp_path / "mine" / "fashion-mnist",
+        tmp_path / "env",
+        tmp_path / "env" / "fashion-mnist",
+    ]
     assert dirs[4] == Path("/usr/share/datasets/fashion-mnist")
     assert dirs[5] == tmp_path / "cache" / "fashion-mnist"
 

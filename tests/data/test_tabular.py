@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from neuralab.data.tabular import load_csv
 from neuralab.data.registry import LoadOptions
+from neuralab.data.tabular import load_csv
 from neuralab.errors import UserError
 
 

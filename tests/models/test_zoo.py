@@ -34,7 +34,10 @@ def test_every_model_builds_trains_and_round_trips(name: str, shape: tuple[int, 
 
 
 def test_tutorial_networks_have_their_published_sizes() -> None:
-    assert summarize(create_model("mnist_mlp", (1, 28, 28), 10), (1, 28, 28)).total == 784 * 512 + 512 + 512 * 256 + 256 + 2570
+    assert (
+        summarize(create_model("mnist_mlp", (1, 28, 28), 10), (1, 28, 28)).total
+        == 784 * 512 + 512 + 512 * 256 + 256 + 2570
+    )
     simple = summarize(create_model("simple_cnn", (1, 28, 28), 10), (1, 28, 28)).total
     assert simple == (32 * 9 + 32) + (64 * 32 * 9 + 64) + (3136 * 128 + 128) + (128 * 10 + 10)
 

@@ -21,7 +21,13 @@ def digits_loaders(batch_size: int = 32, seed: int = 0) -> tuple[BatchLoader, Ba
     keep, held = stratified_split(data.train.targets, 0.1, seed)
     pre = data.preprocess
     train = BatchLoader(
-        data.train.subset(keep), batch_size, pre, shuffle=True, seed=seed, augment=BatchAugment(False, 1), drop_last=True
+        data.train.subset(keep),
+        batch_size,
+        pre,
+        shuffle=True,
+        seed=seed,
+        augment=BatchAugment(False, 1),
+        drop_last=True,
     )
     val = BatchLoader(data.train.subset(held), 256, pre)
     test = BatchLoader(data.test, 256, pre)

@@ -40,7 +40,9 @@ def test_killed_run_resumes_to_identical_weights(tmp_path: Path, reference: tupl
     ref_weights, ref_rows, ref_steps = reference
     train, val, _ = digits_loaders()
     assert len(train) == 40
-    first = make_trainer([StepRecorder(), ResumeCheckpoint(tmp_path, every_steps=every), CrashAt(crash_at)], EPOCHS, len(train))
+    first = make_trainer(
+        [StepRecorder(), ResumeCheckpoint(tmp_path, every_steps=every), CrashAt(crash_at)], EPOCHS, len(train)
+    )
     with pytest.raises(KeyboardInterrupt):
         first.fit(train, val, EPOCHS)
 

@@ -5,10 +5,10 @@ import math
 import pytest
 import torch
 
+from neuralab.models import create_model
 from neuralab.train import Device, Trainer, build_optimizer
 from neuralab.train.callbacks import EarlyStopping
 from neuralab.train.losses import cross_entropy
-from neuralab.models import create_model
 from tests.train.helpers import digits_loaders, make_trainer
 
 
@@ -27,7 +27,9 @@ def test_every_optimizer_reduces_the_loss(name: str) -> None:
     torch.manual_seed(0)
     model = create_model("mlp", (1, 8, 8), 10, widths=[64])
     lr = {"sgd": 0.1, "adam": 5e-3, "adamw": 5e-3, "rmsprop": 2e-3}[name]
-    trainer = Trainer(model, build_optimizer(model, name, lr=lr, weight_decay=1e-4), cross_entropy(), device=Device.create("cpu"))
+    trainer = Trainer(
+        model, build_optimizer(model, name, lr=lr, weight_decay=1e-4), cross_entropy(), device=Device.create("cpu")
+    )
     before = trainer.evaluate(val).loss
     trainer.fit(train, None, epochs=2)
     assert trainer.evaluate(val).loss < before * 0.5

@@ -97,7 +97,8 @@ def load_cifar10(options: LoadOptions) -> LoadedData:
     x_test, y_test = read_batch(folder / TEST_BATCH)
     return LoadedData(
         train=TensorSamples(
-            torch.from_numpy(np.concatenate([x for x, _ in train])), torch.from_numpy(np.concatenate([y for _, y in train]))
+            torch.from_numpy(np.concatenate([x for x, _ in train])),
+            torch.from_numpy(np.concatenate([y for _, y in train])),
         ),
         test=TensorSamples(torch.from_numpy(x_test.copy()), torch.from_numpy(y_test)),
         classes=CLASSES,

@@ -41,8 +41,8 @@ class FolderSamples(Dataset):
     def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
         path = self.files[index]
         try:
-            with Image.open(path) as image:
-                image = image.convert("L" if self.channels == 1 else "RGB")
+            with Image.open(path) as raw:
+                image = raw.convert("L" if self.channels == 1 else "RGB")
         except (OSError, UnidentifiedImageError) as err:
             raise UserError(f"{path}: cannot decode image ({err})") from None
         return self._transform(image), int(self.targets[index])

@@ -16,7 +16,7 @@ def _can_stratify(targets: np.ndarray, held_out: int) -> bool:
 def stratified_split(targets: torch.Tensor, fraction: float, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
     """(kept, held_out) index tensors; held_out has `fraction` of the examples of each class."""
     n = len(targets)
-    held = int(round(n * fraction))
+    held = round(n * fraction)
     if held == 0:
         return torch.arange(n), torch.arange(0)
     labels = targets.numpy()

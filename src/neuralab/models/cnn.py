@@ -55,7 +55,9 @@ def simple_cnn(input_shape: tuple[int, ...], num_classes: int, hidden: int = 128
 def keras_cnn(input_shape: tuple[int, ...], num_classes: int) -> nn.Module:
     channels, height, width = input_shape
     if min(height, width) < 18:
-        raise ValueError(f"keras_cnn uses unpadded convolutions and needs inputs of at least 18x18, got {height}x{width}")
+        raise ValueError(
+            f"keras_cnn uses unpadded convolutions and needs inputs of at least 18x18, got {height}x{width}"
+        )
     features = nn.Sequential(
         nn.Conv2d(channels, 32, 3),
         nn.ReLU(),

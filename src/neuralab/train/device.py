@@ -50,7 +50,9 @@ class Device:
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.precision == "16-mixed")
 
     @classmethod
-    def create(cls, name: str = "auto", precision: str = "auto", channels_last: str = "auto", model: nn.Module | None = None) -> Device:
+    def create(
+        cls, name: str = "auto", precision: str = "auto", channels_last: str = "auto", model: nn.Module | None = None
+    ) -> Device:
         device = pick_device(name)
         if precision == "auto":
             # bf16 needs no scaler and is safe on Ampere+; older GPUs get fp16 with a scaler; CPUs stay fp32.

@@ -108,8 +108,9 @@ class KerasModel:
             )
         elif validation_split > 0:
             # Keras takes the last fraction; a stratified split keeps every class in both parts.
-            keep, held = stratified_split(labels if self.classification else torch.zeros(len(labels)).long(),
-                                          validation_split, seed)
+            keep, held = stratified_split(
+                labels if self.classification else torch.zeros(len(labels)).long(), validation_split, seed
+            )
             val = self._loader(inputs[held], labels[held], 1024, False)
             inputs, labels = inputs[keep], labels[keep]
         trainer.history = History()

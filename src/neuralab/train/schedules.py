@@ -64,7 +64,7 @@ def make_schedule(
     pct_start: float = 0.25,
 ) -> Schedule:
     """Schedule over optimizer steps; epoch-denominated options are converted with `steps_per_epoch`."""
-    warmup = int(round(warmup_epochs * steps_per_epoch))
+    warmup = round(warmup_epochs * steps_per_epoch)
     total = max(steps_per_epoch * epochs - warmup, 1)
     if name in ("constant", "plateau"):
         base = constant()

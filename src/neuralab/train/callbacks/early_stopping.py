@@ -9,7 +9,9 @@ from neuralab.train.callbacks.monitor import Monitor
 
 
 class EarlyStopping(Callback):
-    def __init__(self, monitor: str = "val_loss", patience: int = 3, min_delta: float = 0.0, mode: str = "auto") -> None:
+    def __init__(
+        self, monitor: str = "val_loss", patience: int = 3, min_delta: float = 0.0, mode: str = "auto"
+    ) -> None:
         self.watch = Monitor(monitor, mode, min_delta)
         self.patience = patience
         self.wait = 0

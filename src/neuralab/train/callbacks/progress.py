@@ -58,7 +58,7 @@ class ProgressLogger(Callback):
         self.task = self.progress.add_task("train", total=self.steps, completed=start, loss="-")
 
     def on_train_batch_end(self, batch: int, logs: Logs | None = None) -> None:
-        if self.progress is None or (batch + 1) % self.every and batch + 1 != self.steps:
+        if self.progress is None or ((batch + 1) % self.every and batch + 1 != self.steps):
             return
         loss = (logs or {}).get("loss")
         self.progress.update(self.task, completed=batch + 1, loss=f"{float(loss):.4f}" if loss is not None else "-")

@@ -1,0 +1,282 @@
+"""Fashion-MNIST on this CPU: the tutorial's loop vs neuralab, side by side in one run.
+
+Prints one JSON line. Each part runs in its own subprocess, so peak RSS is per part:
+  matmul       fp32 1024x1024 matmul GFLOP/s with the same threads (the roofline to compare with)
+  tutorial     the tutorial's loop: torchvision FashionMNIST + ToTensor/Normalize + DataLoader(64),
+               SimpleCNN, Adam 1e-3 -- throughput over --steps steps (--full: 5 epochs + test accuracy)
+  simple_cnn   neuralab's loader and Trainer on the same SimpleCNN, batch 64, Adam: throughput and
+               achieved GFLOP/s (training FLOPs counted by torch's FlopCounterMode)
+  recipe       `neuralab train --dataset fashion-mnist` with nothing else: test accuracy after every
+               epoch against cumulative training seconds (time to 92% / 93%), peak RSS
+
+Usage: python benchmarks/fashion_mnist.py [--steps 300] [--parts matmul,tutorial,simple_cnn,recipe] [--full]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+FASHION = Path("/usr/share/datasets/fashion-mnist")
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def part_matmul(args: argparse.Namespace) -> dict[str, Any]:
+    import torch
+
+    torch.set_num_threads(args.threads)
+    a, b = torch.randn(1024, 1024), torch.randn(1024, 1024)
+    for _ in range(5):
+        a @ b
+    best = 0.0
+    for _ in range(5):
+        start = time.perf_counter()
+        for _ in range(10):
+            a @ b
+        best = max(best, 2 * 1024**3 * 10 / (time.perf_counter() - start) / 1e9)
+    return {"matmul_gflops": best}
+
+
+def tutorial_model():  # type: ignore[no-untyped-def]
+    import torch.nn as nn
+    import torch.nn.functional as F
+
+    class SimpleCNN(nn.Module):  # verbatim from the tutorial (part 4.1)
+        def __init__(self) -> None:
+            super().__init__()
+            self.conv1 = nn.Conv2d(1, 32, kernel_size=3, padding=1)
+            self.conv2 = nn.Conv2d(32, 64, kernel_size=3, padding=1)
+            self.pool = nn.MaxPool2d(2, 2)
+            self.fc1 = nn.Linear(64 * 7 * 7, 128)
+            self.fc2 = nn.Linear(128, 10)
+
+        def forward(self, x):  # type: ignore[no-untyped-def]
+            x = self.pool(F.relu(self.conv1(x)))
+            x = self.pool(F.relu(self.conv2(x)))
+            x = x.view(-1, 64 * 7 * 7)
+            x = F.relu(self.fc1(x))
+            return self.fc2(x)
+
+    return SimpleCNN()
+
+
+def torchvision_root() -> Path:
+    """torchvision's FashionMNIST layout, unpacked from the Debian files (it never downloads here)."""
+    root = Path(tempfile.mkdtemp(prefix="fmnist-tv-"))
+    raw = root / "FashionMNIST" / "raw"
+    raw.mkdir(parents=True)
+    for gz in FASHION.glob("*.gz"):
+        with gzip.open(gz) as src, (raw / gz.name.removesuffix(".gz")).open("wb") as dst:
+            shutil.copyfileobj(src, dst)
+    return root
+
+
+def part_tutorial(args: argparse.Namespace) -> dict[str, Any]:
+    import torch
+    import torch.nn as nn
+    import torch.optim as optim
+    from torchvision import datasets, transforms
+
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(0)
+    root = torchvision_root()
+    # as the tutorial writes it (MNIST's statistics)
+    transform = transforms.Compose([transforms.ToTensor(), transforms.Normalize((0.1307,), (0.3081,))])
+    train_set = datasets.FashionMNIST(str(root), train=True, download=False, transform=transform)
+    test_set = datasets.FashionMNIST(str(root), train=False, download=False, transform=transform)
+    loader = torch.utils.data.DataLoader(train_set, batch_size=64, shuffle=True)
+    model = tutorial_model()
+    criterion = nn.CrossEntropyLoss()
+    optimizer = optim.Adam(model.parameters(), lr=0.001)
+    epochs = 5 if args.full else 1
+    steps, images, start = 0, 0, time.perf_counter()
+    for _ in range(epochs):
+        model.train()
+        for inputs, labels in loader:
+            optimizer.zero_grad()
+            loss = criterion(model(inputs), labels)
+            loss.backward()
+            optimizer.step()
+            steps += 1
+            images += len(labels)
+            if not args.full and steps >= args.steps:
+                break
+    seconds = time.perf_counter() - start
+    out: dict[str, Any] = {"tutorial_images_per_s": images / seconds, "tutorial_steps": steps}
+    if args.full:
+        model.eval()
+        correct = 0
+        with torch.no_grad():
+            for inputs, labels in torch.utils.data.DataLoader(test_set, batch_size=1000):
+                correct += (model(inputs).argmax(1) == labels).sum().item()
+        out |= {"tutorial_test_accuracy": correct / len(test_set), "tutorial_train_s": seconds}
+    out["tutorial_peak_rss_mb"] = peak_rss_mb()
+    shutil.rmtree(root, ignore_errors=True)
+    return out
+
+
+def part_simple_cnn(args: argparse.Namespace) -> dict[str, Any]:
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from neuralab.data import BatchLoader, LoadOptions
+    from neuralab.data.mnist import load_fashion_mnist
+    from neuralab.models import create_model
+    from neuralab.train import Device, Trainer, build_optimizer
+    from neuralab.train.losses import cross_entropy
+
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(0)
+    data = load_fashion_mnist(LoadOptions(download=False))
+    model = create_model("simple_cnn", (1, 28, 28), 10)
+    device = Device.create("cpu", model=model)
+    loader = BatchLoader(
+        data.train,
+        64,
+        data.preprocess,
+        shuffle=True,
+        device=device.device,
+        channels_last=device.channels_last,
+        drop_last=True,
+    )
+    trainer = Trainer(model, build_optimizer(model, "adam", lr=1e-3), cross_entropy(), device=device)
+
+    # Count one real training step's FLOPs (forward + backward), per image.
+    x, y = next(iter(loader))
+    with FlopCounterMode(display=False) as counter:
+        trainer.loss_fn(trainer.model(x), y).backward()
+    train_flops_per_image = counter.get_total_flops() / len(y)
+    trainer.optimizer.zero_grad(set_to_none=True)
+
+    class Limited:  # the first `steps` batches of the usual loader
+        def __init__(self, steps: int) -> None:
+            self.steps = steps
+
+        def set_position(self, epoch: int, start_batch: int = 0) -> None:
+            loader.set_position(epoch, start_batch)
+
+        def __len__(self) -> int:
+            return self.steps
+
+        def __iter__(self):  # type: ignore[no-untyped-def]
+            for i, batch in enumerate(loader):
+                if i >= self.steps:
+                    return
+                yield batch
+
+    trainer.fit(Limited(20), None, epochs=1)  # warm-up
+    trainer.state.epoch = 0
+    start = time.perf_counter()
+    trainer.fit(Limited(args.steps), None, epochs=1)
+    seconds = time.perf_counter() - start
+    images_per_s = args.steps * 64 / seconds
+    return {
+        "neuralab_simple_cnn_images_per_s": images_per_s,
+        "simple_cnn_train_mflops_per_image": train_flops_per_image / 1e6,
+        "simple_cnn_gflops": images_per_s * train_flops_per_image / 1e9,
+        "simple_cnn_channels_last": device.channels_last,
+        "simple_cnn_peak_rss_mb": peak_rss_mb(),
+    }
+
+
+def part_recipe(args: argparse.Namespace) -> dict[str, Any]:
+    import torch
+
+    from neuralab.data import BatchLoader
+    from neuralab.pipeline import prepare_data, resolve_config, run_config
+    from neuralab.train.callbacks import Callback
+
+    cfg = resolve_config({"data": {"name": "fashion-mnist"}, "out_dir": tempfile.mkdtemp(prefix="bench-runs-")})
+    prepared = prepare_data(cfg)
+    curve: list[dict[str, float]] = []
+    started = time.perf_counter()
+
+    class TestEveryEpoch(Callback):
+        """For the benchmark only: test accuracy after each epoch, to chart time-to-accuracy."""
+
+        def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
+            assert self.trainer is not None
+            t = self.trainer
+            test = BatchLoader(
+                prepared.test,
+                1000,
+                prepared.data.preprocess,
+                device=t.device.device,
+                channels_last=t.device.channels_last,
+            )
+            curve.append(
+                {
+                    "epoch": epoch + 1,
+                    "train_s": round(t.state.train_seconds, 1),
+                    "wall_s": round(time.perf_counter() - started, 1),
+                    "test_accuracy": round(t.evaluate(test).accuracy, 4),
+                }
+            )
+            print(json.dumps(curve[-1]), file=sys.stderr, flush=True)
+
+    result = run_config(cfg, extra_callbacks=[TestEveryEpoch()])
+    s = result.summary
+
+    def first(threshold: float) -> float | None:
+        return next((c["train_s"] for c in curve if c["test_accuracy"] >= threshold), None)
+
+    del torch
+    return {
+        "recipe_model": s["model"],
+        "recipe_epochs": s["epochs_run"],
+        "recipe_test_accuracy": s["test"]["accuracy"],
+        "recipe_test_macro_f1": s["test"]["macro_f1"],
+        "recipe_train_s": round(s["train_seconds"], 1),
+        "recipe_images_per_s": round(s["train_images_per_s"]),
+        "recipe_train_s_to_92": first(0.92),
+        "recipe_train_s_to_93": first(0.93),
+        "recipe_curve": curve,
+        "recipe_peak_rss_mb": round(peak_rss_mb()),
+    }
+
+
+PARTS = {"matmul": part_matmul, "tutorial": part_tutorial, "simple_cnn": part_simple_cnn, "recipe": part_recipe}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--parts", default="matmul,tutorial,simple_cnn,recipe")
+    parser.add_argument("--steps", type=int, default=300, help="training steps timed for throughput")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--full", action="store_true", help="run the tutorial for its full 5 epochs")
+    parser.add_argument("--part", help=argparse.SUPPRESS)  # internal: run one part in this process
+    args = parser.parse_args()
+    if not (FASHION / "train-images-idx3-ubyte.gz").exists():
+        sys.exit("needs Debian's dataset-fashion-mnist (apt-get install dataset-fashion-mnist)")
+    if args.part:
+        print(json.dumps(PARTS[args.part](args)))
+        return
+    results: dict[str, Any] = {"threads": args.threads, "steps": args.steps}
+    for name in args.parts.split(","):
+        cmd = [sys.executable, __file__, "--part", name, "--steps", str(args.steps), "--threads", str(args.threads)]
+        cmd += ["--full"] if args.full else []
+        done = subprocess.run(cmd, stdout=subprocess.PIPE, text=True, check=True)
+        results |= json.loads(done.stdout.strip().splitlines()[-1])
+    if "tutorial_images_per_s" in results and "neuralab_simple_cnn_images_per_s" in results:
+        results["simple_cnn_speedup_vs_tutorial"] = (
+            results["neuralab_simple_cnn_images_per_s"] / results["tutorial_images_per_s"]
+        )
+    if "matmul_gflops" in results and "simple_cnn_gflops" in results:
+        results["simple_cnn_share_of_matmul"] = results["simple_cnn_gflops"] / results["matmul_gflops"]
+    print(json.dumps(results))
+
+
+if __name__ == "__main__":
+    main()
