@@ -13,11 +13,13 @@ from neuralab.data.mnist import load_fashion_mnist, load_mnist
 from neuralab.data.registry import DatasetInfo, register_dataset
 from neuralab.data.tabular import load_csv
 
+# Measured on Fashion-MNIST with 2 CPU cores (foundation issue note): in a budget of minutes,
+# flips alone beat flips + crops, and a short one-cycle warm-up reaches 92% sooner.
 _FAST_28 = {
     "model": {"name": "fast_cnn"},
-    "optim": {"name": "sgd", "lr": 0.2, "momentum": 0.9, "nesterov": True, "weight_decay": 5e-4},
-    "sched": {"name": "onecycle", "pct_start": 0.25},
-    "train": {"epochs": 10, "batch_size": 256, "label_smoothing": 0.1},
+    "optim": {"name": "sgd", "lr": 0.1, "momentum": 0.9, "nesterov": True, "weight_decay": 5e-4},
+    "sched": {"name": "onecycle", "pct_start": 0.15},
+    "train": {"epochs": 12, "batch_size": 256, "label_smoothing": 0.1},
 }
 
 register_dataset(
@@ -28,10 +30,11 @@ register_dataset(
         load=load_digits_data,
         needs_files=False,
         recipe={
+            "data": {"augment": "crop", "crop_padding": 1},
             "model": {"name": "simple_cnn"},
             "optim": {"name": "adam", "lr": 3e-3},
             "sched": {"name": "cosine"},
-            "train": {"epochs": 30, "batch_size": 32},
+            "train": {"epochs": 30, "batch_size": 32, "label_smoothing": 0.1},
         },
     )
 )
@@ -50,7 +53,7 @@ register_dataset(
         description="Zalando Fashion-MNIST clothing, 60k/10k 28x28 (IDX gzip files; Debian: dataset-fashion-mnist)",
         kind="image",
         load=load_fashion_mnist,
-        recipe={**_FAST_28, "data": {"augment": "flip-crop", "crop_padding": 2}},
+        recipe={**_FAST_28, "data": {"augment": "flip"}},
     )
 )
 register_dataset(

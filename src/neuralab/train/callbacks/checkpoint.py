@@ -55,7 +55,8 @@ class BestWeights(Callback):
     def on_epoch_end(self, epoch: int, logs: Logs | None = None) -> None:
         assert self.trainer is not None
         value = self.watch.value(logs or {})
-        if self.watch.improved(value):
+        # On a tie the later epoch wins: small validation sets tie often, and later weights trained longer.
+        if self.watch.improved(value, ties=True):
             self.watch.best, self.best_epoch = value, epoch
             if self.trainer.device.is_main:
                 save_weights(self.trainer.model, self.path)

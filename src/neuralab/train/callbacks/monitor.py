@@ -26,8 +26,11 @@ class Monitor:
             )
         return float(logs[self.monitor])
 
-    def improved(self, value: float) -> bool:
+    def improved(self, value: float, ties: bool = False) -> bool:
+        """Better than the best so far by more than min_delta (or equal to it, with `ties`)."""
         if self.best is None:
+            return True
+        if ties and value == self.best:
             return True
         if self.mode == "max":
             return value > self.best + self.min_delta
