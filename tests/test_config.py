@@ -64,7 +64,7 @@ def test_deep_merge_merges_nested_and_later_wins() -> None:
 def test_recipe_applies_beneath_the_user() -> None:
     cfg = resolve_config({"data": {"name": "fashion-mnist"}, "train": {"epochs": 2}})
     assert cfg.model.name == "fast_cnn" and cfg.optim.name == "sgd" and cfg.train.epochs == 2
-    assert cfg.data.augment == "flip-crop"
+    assert cfg.data.augment == "flip"
 
 
 def test_choosing_a_model_drops_the_recipe_model_args() -> None:

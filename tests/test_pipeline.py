@@ -11,13 +11,13 @@ from tests.conftest import needs_fashion, run_cli
 @needs_fashion
 def test_fashion_mnist_trains_for_real(tmp_path: Path) -> None:
     result = run_cli(
-        "train", "--dataset", "fashion-mnist", "--epochs", "2", "--set", "data.subset=6000",
+        "train", "--dataset", "fashion-mnist", "--epochs", "4", "--set", "data.subset=12000",
         "--out", str(tmp_path), "--name", "fm",
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     summary = json.loads((tmp_path / "fm" / "summary.json").read_text())
     assert summary["model"] == "fast_cnn" and summary["data"]["test"] == 10000
-    assert summary["test"]["accuracy"] > 0.75, summary["test"]["accuracy"]
+    assert summary["test"]["accuracy"] > 0.8, summary["test"]["accuracy"]
     assert summary["channels_last"] is True
 
 

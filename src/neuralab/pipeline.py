@@ -25,6 +25,7 @@ from neuralab.data.splits import stratified_split, stratified_subset
 from neuralab.data.transforms import Preprocess
 from neuralab.errors import UserError
 from neuralab.models import create_model, summarize
+from neuralab.report import write_report
 from neuralab.runs import (
     RunPaths,
     atomic_write_json,
@@ -283,6 +284,8 @@ def run_config(
         "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
     }
     atomic_write_json(paths.summary, summary)
+    if device.is_main:
+        write_report(run_dir)
     return RunResult(run_dir, summary)
 
 

@@ -177,3 +177,9 @@ def test_interrupt_writes_a_checkpoint_and_stops_cleanly(tmp_path: Path) -> None
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130 and "checkpoint is saved" in err and "Traceback" not in err
     assert (tmp_path / "ctrlc" / "checkpoints" / "last.pt").exists()
+
+
+def test_report_command_rewrites_the_page(trained_run: Path) -> None:
+    (trained_run / "report.html").unlink()
+    result = run_cli("report", str(trained_run))
+    assert result.returncode == 0 and (trained_run / "report.html").stat().st_size > 10_000

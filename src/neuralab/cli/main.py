@@ -83,6 +83,7 @@ def train(
         highlight=False,
     )
     console.print(f"run folder: {result.run_dir}", highlight=False)
+    console.print(f"report:     {result.run_dir / 'report.html'}", highlight=False)
 
 
 @app.command()
@@ -128,6 +129,16 @@ def predict(
         else:
             best = ", ".join(f"{t['class']} {100 * t['probability']:.1f}%" for t in row["top"])
             console.print(f"{row['file']}: {best}", highlight=False)
+
+
+@app.command()
+def report(run_dir: Annotated[Path, typer.Argument(help="a finished run folder")]) -> None:
+    """(Re)write RUN_DIR/report.html: curves, confusion matrix, per-class table, config."""
+    from neuralab.report import write_report
+    from neuralab.runs import check_run_dir
+
+    check_run_dir(run_dir)
+    console.print(f"report: {write_report(run_dir)}", highlight=False)
 
 
 @app.command()

@@ -19,7 +19,7 @@ _FAST_28 = {
     "model": {"name": "fast_cnn"},
     "optim": {"name": "sgd", "lr": 0.1, "momentum": 0.9, "nesterov": True, "weight_decay": 5e-4},
     "sched": {"name": "onecycle", "pct_start": 0.15},
-    "train": {"epochs": 12, "batch_size": 256, "label_smoothing": 0.1},
+    "train": {"epochs": 15, "batch_size": 256, "label_smoothing": 0.1},
 }
 
 register_dataset(

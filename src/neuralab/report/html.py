@@ -1,0 +1,64 @@
+"""report.html: one self-contained page (images inlined as base64) summarising a run folder."""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+from pathlib import Path
+from typing import Any
+
+from neuralab.report.plots import confusion_png, curves_png, read_metrics
+from neuralab.runs import RunPaths, atomic_write_text, read_json
+
+
+def _img(png: bytes, alt: str) -> str:
+    return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{base64.b64encode(png).decode()}">'
+
+
+def _per_class_table(per_class: dict[str, dict[str, Any]]) -> str:
+    rows = "".join(
+        f"<tr><td>{html.escape(name)}</td><td>{m['precision']:.3f}</td><td>{m['recall']:.3f}</td>"
+        f"<td>{m['f1']:.3f}</td><td>{m['support']}</td></tr>"
+        for name, m in per_class.items()
+    )
+    return f"<table><tr><th>class</th><th>precision</th><th>recall</th><th>F1</th><th>support</th></tr>{rows}</table>"
+
+
+def write_report(run_dir: Path) -> Path:
+    """Write `report.html` into the run folder from its files; returns its path."""
+    paths = RunPaths(Path(run_dir))
+    summary = read_json(paths.summary)
+    card = read_json(paths.model_json)
+    test = summary["test"]
+    sections = [
+        f"<h1>{html.escape(paths.root.name)}</h1>",
+        f"<p>{html.escape(summary['model'])} on {html.escape(summary['dataset'])}: test accuracy "
+        f"<b>{100 * test['accuracy']:.2f}%</b>, macro-F1 {100 * test['macro_f1']:.2f}%, balanced accuracy "
+        f"{100 * test['balanced_accuracy']:.2f}%; best validation epoch {summary['best']['epoch']} of "
+        f"{summary['epochs_run']}; {summary['train_seconds']:.1f} s of training.</p>",
+    ]
+    if paths.metrics.exists():
+        sections.append("<h2>Training curves</h2>" + _img(curves_png(read_metrics(paths.metrics)), "training curves"))
+    sections += [
+        "<h2>Confusion matrix (test)</h2>"
+        + _img(confusion_png(test["confusion_matrix"], card["classes"]), "confusion matrix"),
+        "<h2>Per class (test)</h2>" + _per_class_table(test["per_class"]),
+        "<h2>Config</h2><pre>" + html.escape(paths.config.read_text(encoding="utf-8")) + "</pre>",
+        "<h2>Reproducibility</h2><pre>"
+        + html.escape(
+            json.dumps({k: summary[k] for k in ("reproducibility", "versions", "device", "precision")}, indent=2)
+        )
+        + "</pre>",
+    ]
+    page = (
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'><title>neuralab report</title>"
+        "<style>body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em}"
+        "img{max-width:100%}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 8px}"
+        "pre{background:#f6f6f6;padding:1em;overflow:auto}</style></head><body>"
+        + "".join(sections)
+        + "</body></html>\n"
+    )
+    target = paths.root / "report.html"
+    atomic_write_text(target, page)
+    return target

@@ -1,0 +1,74 @@
+"""Training curves and the confusion matrix as PNG bytes (matplotlib, headless Agg backend)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+
+
+def read_metrics(path: Path) -> dict[str, list[float]]:
+    with path.open(newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    columns: dict[str, list[float]] = {}
+    for row in rows:
+        for key, value in row.items():
+            if value not in ("", None):
+                columns.setdefault(key, []).append(float(value))
+    return columns
+
+
+def _png(fig: plt.Figure) -> bytes:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    return buffer.getvalue()
+
+
+def curves_png(metrics: dict[str, list[float]]) -> bytes:
+    """Loss and accuracy, train vs validation, and the learning rate, against the epoch."""
+    epochs = metrics.get("epoch", [])
+    fig, axes = plt.subplots(1, 3, figsize=(13, 3.6))
+    for ax, (title, keys) in zip(
+        axes,
+        [("loss", ["loss", "val_loss"]), ("accuracy", ["accuracy", "val_accuracy"]), ("learning rate", ["lr"])],
+        strict=True,
+    ):
+        for key in keys:
+            if key in metrics:
+                ax.plot(epochs, metrics[key], marker="o", markersize=3, label=key)
+        ax.set_title(title)
+        ax.set_xlabel("epoch")
+        ax.grid(alpha=0.3)
+        ax.legend()
+    return _png(fig)
+
+
+def confusion_png(matrix: list[list[int]], classes: list[str]) -> bytes:
+    data = np.asarray(matrix)
+    size = max(4.0, 0.45 * len(classes) + 2)
+    fig, ax = plt.subplots(figsize=(size, size))
+    ax.imshow(data, cmap="Blues")
+    ax.set_xticks(range(len(classes)), classes, rotation=60, ha="right")
+    ax.set_yticks(range(len(classes)), classes)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    threshold = data.max() / 2 if data.size else 0
+    for i in range(data.shape[0]):
+        for j in range(data.shape[1]):
+            ax.text(
+                j,
+                i,
+                str(data[i, j]),
+                ha="center",
+                va="center",
+                fontsize=8,
+                color="white" if data[i, j] > threshold else "black",
+            )
+    return _png(fig)
