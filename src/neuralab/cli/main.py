@@ -175,6 +175,15 @@ def models(
     console.print(table)
 
 
+def _add_subcommands() -> None:
+    from neuralab.cli.scratch import app as scratch_app
+
+    app.add_typer(scratch_app, name="scratch")
+
+
+_add_subcommands()
+
+
 def main() -> None:
     try:
         app(standalone_mode=False)
