@@ -128,6 +128,13 @@ def part_tutorial(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def part_simple_cnn(args: argparse.Namespace) -> dict[str, Any]:
+    """neuralab's default precision (bf16 autocast where the CPU has AMX), then plain fp32."""
+    out = simple_cnn_throughput(args, "auto", "neuralab_simple_cnn")
+    out |= simple_cnn_throughput(args, "32", "neuralab_simple_cnn_fp32")
+    return out
+
+
+def simple_cnn_throughput(args: argparse.Namespace, precision: str, prefix: str) -> dict[str, Any]:
     import torch
     from torch.utils.flop_counter import FlopCounterMode
 
@@ -141,7 +148,7 @@ def part_simple_cnn(args: argparse.Namespace) -> dict[str, Any]:
     torch.manual_seed(0)
     data = load_fashion_mnist(LoadOptions(download=False))
     model = create_model("simple_cnn", (1, 28, 28), 10)
-    device = Device.create("cpu", model=model)
+    device = Device.create("cpu", precision, model=model)
     loader = BatchLoader(
         data.train,
         64,
@@ -183,9 +190,10 @@ def part_simple_cnn(args: argparse.Namespace) -> dict[str, Any]:
     seconds = time.perf_counter() - start
     images_per_s = args.steps * 64 / seconds
     return {
-        "neuralab_simple_cnn_images_per_s": images_per_s,
+        f"{prefix}_images_per_s": images_per_s,
+        f"{prefix}_precision": device.precision,
+        f"{prefix}_gflops": images_per_s * train_flops_per_image / 1e9,
         "simple_cnn_train_mflops_per_image": train_flops_per_image / 1e6,
-        "simple_cnn_gflops": images_per_s * train_flops_per_image / 1e9,
         "simple_cnn_channels_last": device.channels_last,
         "simple_cnn_peak_rss_mb": peak_rss_mb(),
     }
@@ -269,12 +277,13 @@ def main() -> None:
         cmd += ["--full"] if args.full else []
         done = subprocess.run(cmd, stdout=subprocess.PIPE, text=True, check=True)
         results |= json.loads(done.stdout.strip().splitlines()[-1])
-    if "tutorial_images_per_s" in results and "neuralab_simple_cnn_images_per_s" in results:
-        results["simple_cnn_speedup_vs_tutorial"] = (
-            results["neuralab_simple_cnn_images_per_s"] / results["tutorial_images_per_s"]
-        )
-    if "matmul_gflops" in results and "simple_cnn_gflops" in results:
-        results["simple_cnn_share_of_matmul"] = results["simple_cnn_gflops"] / results["matmul_gflops"]
+    for prefix in ("neuralab_simple_cnn", "neuralab_simple_cnn_fp32"):
+        if "matmul_gflops" in results and f"{prefix}_gflops" in results:
+            results[f"{prefix}_share_of_fp32_matmul"] = results[f"{prefix}_gflops"] / results["matmul_gflops"]
+        if "tutorial_images_per_s" in results and f"{prefix}_images_per_s" in results:
+            results[f"{prefix}_speedup_vs_tutorial"] = (
+                results[f"{prefix}_images_per_s"] / results["tutorial_images_per_s"]
+            )
     print(json.dumps(results))
 
 
