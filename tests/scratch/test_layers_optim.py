@@ -14,7 +14,6 @@ from neuralab.scratch.gradcheck import numerical_grad, relative_error
 from neuralab.scratch.layers import Activation, BatchNorm1d, Dense, Dropout, Parameter, Sequential
 from neuralab.scratch.losses import cross_entropy_with_logits
 
-torch.set_default_dtype(torch.float64)
 RTOL, ATOL = 1e-6, 1e-12
 
 
