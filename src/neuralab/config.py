@@ -82,6 +82,12 @@ class TrainConfig(_Section):
     deterministic: bool = Field(False, description="ask torch for deterministic kernels (slower on GPU)")
     checkpoint_every_steps: int = Field(0, ge=0, description="also checkpoint every N steps (0: epoch ends only)")
     checkpoint_every_s: float = Field(60.0, ge=0, description="also checkpoint when this many seconds passed")
+    balance: Literal["none", "class_weights", "sampler", "focal", "auto"] = Field(
+        "auto", description="class-imbalance remedy; auto picks class_weights when the labels are skewed"
+    )
+    imbalance_ratio: float = Field(3.0, gt=1, description="auto: most/least frequent class count that counts as skewed")
+    focal_gamma: float = Field(2.0, ge=0, description="focal loss focusing parameter")
+    grad_monitor_every: int = Field(50, ge=0, description="sample gradient/activation health every N steps (0: off)")
 
 
 class RunConfig(_Section):

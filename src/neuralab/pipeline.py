@@ -17,12 +17,23 @@ from typing import Any
 import torch
 from PIL import Image, UnidentifiedImageError
 from rich.console import Console
+from rich.markup import escape
 
 from neuralab.config import RunConfig, deep_merge, validate
 from neuralab.data import DATASETS, BatchAugment, BatchLoader, LoadedData, LoadOptions, Samples, TensorSamples
 from neuralab.data.folder import FolderSamples
 from neuralab.data.splits import stratified_split, stratified_subset
 from neuralab.data.transforms import Preprocess
+from neuralab.diagnose import (
+    Finding,
+    GradientMonitor,
+    LRFindResult,
+    analyze,
+    analyze_history,
+    balanced_class_weights,
+    lr_range_test,
+    resolve_balance,
+)
 from neuralab.errors import UserError
 from neuralab.models import create_model, summarize
 from neuralab.report import write_report
@@ -36,10 +47,20 @@ from neuralab.runs import (
     model_card,
     new_run_dir,
     read_config,
+    read_json,
     save_model,
     torch_versions,
 )
-from neuralab.train import Device, LRController, Plateau, Trainer, build_optimizer, load_checkpoint, make_schedule
+from neuralab.train import (
+    Device,
+    LRController,
+    Plateau,
+    Trainer,
+    TrainingDiverged,
+    build_optimizer,
+    load_checkpoint,
+    make_schedule,
+)
 from neuralab.train.callbacks import (
     BestWeights,
     Callback,
@@ -49,7 +70,7 @@ from neuralab.train.callbacks import (
     ProgressLogger,
     ResumeCheckpoint,
 )
-from neuralab.train.losses import cross_entropy
+from neuralab.train.losses import LossFn, cross_entropy, focal
 from neuralab.train.metrics import classification_metrics
 from neuralab.train.seed import seed_everything
 
@@ -111,7 +132,13 @@ def data_fingerprint(samples: Samples) -> str:
 
 
 def make_loader(
-    samples: Samples, cfg: RunConfig, preprocess: Preprocess, device: Device, *, train: bool
+    samples: Samples,
+    cfg: RunConfig,
+    preprocess: Preprocess,
+    device: Device,
+    *,
+    train: bool,
+    sample_weights: torch.Tensor | None = None,
 ) -> BatchLoader:
     return BatchLoader(
         samples,
@@ -124,7 +151,19 @@ def make_loader(
         channels_last=device.channels_last,
         drop_last=train,
         num_workers=cfg.data.num_workers,
+        sample_weights=sample_weights if train else None,
     )
+
+
+def make_loss(balance: str, cfg: RunConfig, class_weights: torch.Tensor) -> LossFn:
+    if balance == "focal":
+        return focal(cfg.train.focal_gamma, class_weights, cfg.train.label_smoothing)
+    weights = class_weights if balance == "class_weights" else None
+    return cross_entropy(cfg.train.label_smoothing, weights)
+
+
+def write_findings(run_dir: Path, findings: list[Finding]) -> None:
+    atomic_write_json(RunPaths(run_dir).root / "findings.json", [f.to_dict() for f in findings])
 
 
 @contextlib.contextmanager
@@ -181,7 +220,14 @@ def run_config(
         atomic_write_text(RunPaths(run_dir).config, cfg.to_yaml())
     paths = RunPaths(run_dir)
 
-    train_loader = make_loader(prepared.train, cfg, data.preprocess, device, train=True)
+    balance, imbalance = resolve_balance(
+        cfg.train.balance, prepared.train.targets, data.classes, cfg.train.imbalance_ratio
+    )
+    class_weights = balanced_class_weights(prepared.train.targets, len(data.classes))
+    if imbalance is not None:
+        console.print(f"[yellow]{imbalance.evidence}[/]; remedy: train.balance={balance}", highlight=False)
+    sample_weights = class_weights[prepared.train.targets] if balance == "sampler" else None
+    train_loader = make_loader(prepared.train, cfg, data.preprocess, device, train=True, sample_weights=sample_weights)
     val_loader = make_loader(prepared.val, cfg, data.preprocess, device, train=False) if prepared.val else None
     optimizer = build_optimizer(
         model,
@@ -215,6 +261,9 @@ def run_config(
     ]
     if cfg.train.early_stopping:
         callbacks.append(EarlyStopping(monitor, cfg.train.early_stopping))
+    monitor_cb = GradientMonitor(cfg.train.grad_monitor_every)
+    if cfg.train.grad_monitor_every:
+        callbacks.append(monitor_cb)
     callbacks += list(extra_callbacks)
     callbacks.append(
         ResumeCheckpoint(paths.checkpoints, cfg.train.checkpoint_every_steps, cfg.train.checkpoint_every_s)
@@ -222,7 +271,7 @@ def run_config(
     trainer = Trainer(
         model,
         optimizer,
-        cross_entropy(cfg.train.label_smoothing),
+        make_loss(balance, cfg, class_weights),
         device=device,
         lr=LRController(optimizer, schedule, plateau if s.name == "plateau" else None),
         callbacks=callbacks,
@@ -245,9 +294,27 @@ def run_config(
         f"val {len(prepared.val) if prepared.val else 0:,}, test {len(prepared.test):,}; {device}",
         highlight=False,
     )
+    early_findings = [imbalance] if imbalance else []
     if not trainer.state.finished:
-        with stop_on_signals(trainer):
-            trainer.fit(train_loader, val_loader, cfg.train.epochs)
+        try:
+            with stop_on_signals(trainer):
+                trainer.fit(train_loader, val_loader, cfg.train.epochs)
+        except TrainingDiverged as err:
+            diverged = Finding(
+                "diverged",
+                "training",
+                str(err),
+                ["lower the learning rate (neuralab lr-find suggests one)", "clip gradients (train.grad_clip=1.0)"],
+            )
+            write_findings(run_dir, [*early_findings, diverged, *analyze(monitor_cb.records)])
+            raise UserError(
+                f"training diverged: {err}",
+                hint=f"the last good checkpoint is kept in {paths.checkpoints}; see `neuralab diagnose {run_dir}`",
+            ) from None
+    findings = [*early_findings, *analyze(monitor_cb.records), *analyze_history(history.rows)]
+    write_findings(run_dir, findings)
+    for finding in findings:
+        console.print(f"[yellow]finding[/] {escape(str(finding))}", highlight=False)
 
     best = callbacks[3]
     assert isinstance(best, BestWeights)
@@ -270,6 +337,8 @@ def run_config(
         "train_images_per_s": trainer.state.samples_seen / max(trainer.state.train_seconds, 1e-9),
         "parameters": {"trainable": stats.trainable, "frozen": stats.frozen},
         "forward_flops": stats.forward_flops,
+        "balance": balance,
+        "findings": [f.kind for f in findings],
         "device": str(device.device),
         "precision": device.precision,
         "channels_last": device.channels_last,
@@ -344,3 +413,37 @@ def predict_images(run_dir: Path, files: list[Path], top_k: int = 1) -> list[dic
         }
         for row, path in enumerate(files)
     ]
+
+
+def diagnose_run(run_dir: Path) -> list[Finding]:
+    """Findings stored with the run, with overfitting recomputed from metrics.csv."""
+    paths = RunPaths(Path(run_dir))
+    if not paths.root.is_dir():
+        raise UserError(f"run folder {run_dir} does not exist")
+    stored = paths.root / "findings.json"
+    findings = [Finding.from_dict(raw) for raw in read_json(stored)] if stored.exists() else []
+    findings = [f for f in findings if f.kind != "overfitting"]
+    if paths.metrics.exists():
+        import csv
+
+        with paths.metrics.open(newline="", encoding="utf-8") as fh:
+            rows = [{k: float(v) for k, v in row.items() if v not in ("", None)} for row in csv.DictReader(fh)]
+        findings += analyze_history(rows)
+    return findings
+
+
+def find_lr(cfg: RunConfig, steps: int = 100, start: float = 1e-7, end: float = 10.0) -> LRFindResult:
+    """The LR range test on the training split of `cfg`'s data and model."""
+    seed_everything(cfg.train.seed, cfg.train.threads, cfg.train.deterministic)
+    prepared = prepare_data(cfg)
+    data = prepared.data
+    model = create_model(cfg.model.name, data.preprocess.input_shape, len(data.classes), **cfg.model.args)
+    device = Device.create(cfg.train.device, cfg.train.precision, cfg.train.channels_last, model)
+    model = device.setup(model)
+    optimizer = build_optimizer(
+        model, cfg.optim.name, lr=start, weight_decay=cfg.optim.weight_decay, momentum=cfg.optim.momentum,
+        nesterov=cfg.optim.nesterov, betas=cfg.optim.betas, eps=cfg.optim.eps,
+    )  # fmt: skip
+    trainer = Trainer(model, optimizer, cross_entropy(cfg.train.label_smoothing), device=device)
+    loader = make_loader(prepared.train, cfg, data.preprocess, device, train=True)
+    return lr_range_test(trainer, loader, start, end, steps)

@@ -142,6 +142,42 @@ def report(run_dir: Annotated[Path, typer.Argument(help="a finished run folder")
 
 
 @app.command()
+def diagnose(run_dir: Annotated[Path, typer.Argument(help="a run folder")]) -> None:
+    """The problems found in a run (gradients, dead units, overfitting, imbalance) and their remedies."""
+    from neuralab.pipeline import diagnose_run
+
+    findings = diagnose_run(run_dir)
+    if not findings:
+        console.print("no problems found: gradients healthy, no overfitting or label skew detected")
+    for finding in findings:
+        console.print(str(finding), highlight=False, markup=False)
+
+
+@app.command("lr-find")
+def lr_find(
+    config: Annotated[Path | None, typer.Argument(help="YAML run config")] = None,
+    set_: Annotated[list[str] | None, typer.Option("--set", help="override a config key: key.sub=value")] = None,
+    dataset: Annotated[str | None, typer.Option(help="data.name")] = None,
+    model: Annotated[str | None, typer.Option(help="model.name")] = None,
+    steps: Annotated[int, typer.Option(min=5, help="steps of the range test")] = 100,
+    out: Annotated[Path, typer.Option(help="PNG of loss against learning rate")] = Path("lr_find.png"),
+) -> None:
+    """Exponential learning-rate range test: plots loss against lr and suggests an lr."""
+    from neuralab.config import deep_merge, load_yaml, parse_set
+    from neuralab.pipeline import find_lr, resolve_config
+    from neuralab.report.plots import lr_find_png
+    from neuralab.runs import atomic_write_bytes
+
+    user = deep_merge(load_yaml(config) if config else {}, parse_set(set_ or []))
+    user = deep_merge(user, _flag_overrides(dataset=dataset, model=model))
+    result = find_lr(resolve_config(user), steps=steps)
+    atomic_write_bytes(out, lr_find_png(result.lrs, result.losses, result.suggestion))
+    console.print(
+        f"suggested lr: {result.suggestion:.2e} (set it with --set optim.lr=...); plot: {out}", highlight=False
+    )
+
+
+@app.command()
 def datasets() -> None:
     """List the datasets."""
     from neuralab.data import DATASETS
@@ -194,7 +230,7 @@ def main() -> None:
         sys.exit(2)
     except NeuralabError as err:  # e.g. a clean stop on Ctrl-C with its checkpoint written
         err_console.print(f"[bold yellow]stopped:[/] {err}", highlight=False)
-        sys.exit(130)
+        sys.exit(130 if type(err).__name__ == "TrainingInterrupted" else 1)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except (typer.Abort, KeyboardInterrupt):

@@ -47,6 +47,7 @@ class BatchLoader:
         channels_last: bool = False,
         drop_last: bool = False,
         num_workers: int = 0,
+        sample_weights: torch.Tensor | None = None,
     ) -> None:
         self.samples = samples
         self.batch_size = batch_size
@@ -58,6 +59,7 @@ class BatchLoader:
         self.channels_last = channels_last
         self.drop_last = drop_last and len(samples) > batch_size
         self.num_workers = num_workers
+        self.sample_weights = sample_weights  # oversampling: each epoch draws len(samples) with replacement
         self.epoch = 0
         self.start_batch = 0
         if isinstance(samples, TensorSamples):
@@ -79,7 +81,10 @@ class BatchLoader:
         n = len(self.samples)
         if not self.shuffle:
             return torch.arange(n)
-        return torch.randperm(n, generator=torch.Generator().manual_seed(epoch_seed(self.seed, self.epoch)))
+        generator = torch.Generator().manual_seed(epoch_seed(self.seed, self.epoch))
+        if self.sample_weights is not None:
+            return torch.multinomial(self.sample_weights.double(), n, replacement=True, generator=generator)
+        return torch.randperm(n, generator=generator)
 
     def _finish(self, x: torch.Tensor, batch: int) -> torch.Tensor:
         if self.augment is not None:

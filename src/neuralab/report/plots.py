@@ -72,3 +72,15 @@ def confusion_png(matrix: list[list[int]], classes: list[str]) -> bytes:
                 color="white" if data[i, j] > threshold else "black",
             )
     return _png(fig)
+
+
+def lr_find_png(lrs: list[float], losses: list[float], suggestion: float) -> bytes:
+    fig, ax = plt.subplots(figsize=(6, 3.6))
+    ax.plot(lrs, losses)
+    ax.axvline(suggestion, color="red", linestyle="--", label=f"suggested lr {suggestion:.2e}")
+    ax.set_xscale("log")
+    ax.set_xlabel("learning rate")
+    ax.set_ylabel("smoothed training loss")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    return _png(fig)

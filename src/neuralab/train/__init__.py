@@ -5,7 +5,7 @@ from neuralab.train.keras_api import KerasModel
 from neuralab.train.optim import build_optimizer
 from neuralab.train.schedules import LRController, Plateau, make_schedule
 from neuralab.train.state import TrainState, load_checkpoint, save_checkpoint
-from neuralab.train.trainer import Evaluation, Trainer, TrainingInterrupted
+from neuralab.train.trainer import Evaluation, Trainer, TrainingDiverged, TrainingInterrupted
 
 __all__ = [
     "Device",
@@ -15,6 +15,7 @@ __all__ = [
     "Plateau",
     "TrainState",
     "Trainer",
+    "TrainingDiverged",
     "TrainingInterrupted",
     "build_optimizer",
     "load_checkpoint",

@@ -47,3 +47,19 @@ def l1_penalty(model: nn.Module) -> torch.Tensor:
     """Sum of |w| over weight matrices and kernels (biases and norms excluded, as for weight decay)."""
     terms = [p.abs().sum() for p in model.parameters() if p.requires_grad and p.ndim >= 2]
     return torch.stack(terms).sum() if terms else torch.zeros(())
+
+
+def focal(gamma: float = 2.0, class_weights: torch.Tensor | None = None, label_smoothing: float = 0.0) -> LossFn:
+    """Focal loss (Lin et al. 2017): (1 - p_t)^gamma down-weights easy examples; weights act as alpha."""
+
+    def loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        log_probs = F.log_softmax(logits.float(), dim=1)
+        log_pt = log_probs.gather(1, target[:, None])[:, 0]
+        ce = F.cross_entropy(logits.float(), target, reduction="none", label_smoothing=label_smoothing)
+        per_example = (1 - log_pt.exp()) ** gamma * ce
+        if class_weights is not None:
+            weight = class_weights.to(logits.device)[target]
+            return (weight * per_example).sum() / weight.sum()
+        return per_example.mean()
+
+    return loss

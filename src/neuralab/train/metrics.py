@@ -33,3 +33,8 @@ def classification_metrics(y_true: np.ndarray, y_pred: np.ndarray, classes: list
 
 def macro_f1(y_true: np.ndarray, y_pred: np.ndarray) -> float:
     return float(f1_score(y_true, y_pred, average="macro", zero_division=0))
+
+
+def balanced_accuracy(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    """Mean per-class recall: the accuracy that a majority class cannot inflate."""
+    return float(balanced_accuracy_score(y_true, y_pred)) if len(y_true) else 0.0

@@ -21,7 +21,7 @@ from neuralab.train.callbacks.base import Callback, CallbackList
 from neuralab.train.callbacks.history import History
 from neuralab.train.device import Device
 from neuralab.train.losses import LossFn, l1_penalty
-from neuralab.train.metrics import macro_f1
+from neuralab.train.metrics import balanced_accuracy, macro_f1
 from neuralab.train.schedules import LRController, constant
 from neuralab.train.seed import rng_state, set_rng_state
 from neuralab.train.state import TrainState
@@ -37,6 +37,14 @@ class Loader(Protocol):
 
 class TrainingInterrupted(NeuralabError):
     """Raised after a clean stop at a step boundary; the checkpoint is already written."""
+
+
+class TrainingDiverged(NeuralabError):
+    """The loss became NaN or infinite; nothing after the last finite step was saved."""
+
+    def __init__(self, message: str, epoch: int, batch: int) -> None:
+        super().__init__(message)
+        self.epoch, self.batch = epoch, batch
 
 
 @dataclass
@@ -124,6 +132,11 @@ class Trainer:
                 if batch_hooks:
                     self.callbacks.call("on_train_batch_begin", batch, {})
                 loss = self._train_step(x, y)
+                # A CPU sync costs microseconds; on GPUs the check runs every 25 steps.
+                if (self.device.device.type == "cpu" or self.state.global_step % 25 == 0) and not torch.isfinite(loss):
+                    raise TrainingDiverged(
+                        f"the loss became {float(loss)} at epoch {epoch + 1}, batch {batch + 1}", epoch, batch
+                    )
                 self.state.batch = batch + 1
                 self.state.global_step += 1
                 self.state.samples_seen += len(y)
@@ -139,6 +152,8 @@ class Trainer:
                     break
             self.state.train_seconds += time.perf_counter() - started
             logs = self._epoch_logs(val_loader, lr=float(self.optimizer.param_groups[0]["lr"]))
+            if not np.isfinite(logs["loss"]):
+                raise TrainingDiverged(f"the mean loss of epoch {epoch + 1} is {logs['loss']}", epoch, self.state.batch)
             logs["epoch_s"] = time.perf_counter() - started
             if self.lr.plateau is not None and self.plateau_monitor in logs:
                 self.lr.plateau.update(float(logs[self.plateau_monitor]))
@@ -161,6 +176,7 @@ class Trainer:
             logs["val_loss"] = result.loss
             if self.classification:
                 logs["val_accuracy"] = result.accuracy
+                logs["val_balanced_accuracy"] = balanced_accuracy(result.y_true, result.y_pred)
                 logs["val_macro_f1"] = macro_f1(result.y_true, result.y_pred)
         logs["lr"] = lr
         return logs

@@ -6,6 +6,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import torch
+
 from neuralab.runs import save_weights
 from neuralab.train.callbacks.base import Callback, Logs
 from neuralab.train.callbacks.monitor import Monitor
@@ -24,6 +26,9 @@ class ResumeCheckpoint(Callback):
 
     def _save(self) -> None:
         assert self.trainer is not None
+        finite = all(bool(torch.isfinite(p).all()) for p in self.trainer.model.parameters())
+        if not finite:  # never replace a good checkpoint with diverged weights
+            return
         if self.trainer.device.is_main:
             save_checkpoint(self.folder, self.trainer.checkpoint_payload())
             self.saves += 1
