@@ -20,5 +20,5 @@ def test_report_is_self_contained_with_decodable_images(tmp_path: Path) -> None:
     for blob in images:
         with Image.open(io.BytesIO(base64.b64decode(blob))) as img:
             assert img.size[0] > 200
-    assert "Per class" in page and "test accuracy" in page and "<script" not in page
+    assert "Per class" in page and "test accuracy" in page and "Diagnosis" in page and "<script" not in page
     assert "http://" not in page and "https://" not in page  # nothing to fetch

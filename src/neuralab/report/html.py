@@ -40,6 +40,16 @@ def write_report(run_dir: Path) -> Path:
     ]
     if paths.metrics.exists():
         sections.append("<h2>Training curves</h2>" + _img(curves_png(read_metrics(paths.metrics)), "training curves"))
+    findings_path = paths.root / "findings.json"
+    if findings_path.exists():
+        items = "".join(
+            f"<li><b>{html.escape(f['kind'])}</b> at {html.escape(f['where'])}: {html.escape(f['evidence'])}"
+            + "<ul>"
+            + "".join(f"<li>{html.escape(r)}</li>" for r in f.get("remedies", []))
+            + "</ul></li>"
+            for f in read_json(findings_path)
+        )
+        sections.append("<h2>Diagnosis</h2>" + (f"<ul>{items}</ul>" if items else "<p>No problems found.</p>"))
     sections += [
         "<h2>Confusion matrix (test)</h2>"
         + _img(confusion_png(test["confusion_matrix"], card["classes"]), "confusion matrix"),
