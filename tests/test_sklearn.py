@@ -1,0 +1,74 @@
+from __future__ import annotations
+
+import pickle
+import time
+
+import numpy as np
+import pytest
+from sklearn.datasets import load_digits, make_regression
+from sklearn.model_selection import GridSearchCV, RandomizedSearchCV, cross_val_score
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils.estimator_checks import check_estimator
+from torch import nn
+
+from neuralab.sklearn import NeuralNetClassifier, NeuralNetRegressor
+
+
+@pytest.fixture(scope="module")
+def digits() -> tuple[np.ndarray, np.ndarray]:
+    return load_digits(return_X_y=True)
+
+
+@pytest.mark.parametrize("estimator", [NeuralNetClassifier(epochs=30, lr=1e-2), NeuralNetRegressor(epochs=30, lr=1e-2)])
+def test_scikit_learn_estimator_checks(estimator) -> None:  # type: ignore[no-untyped-def]
+    results = check_estimator(estimator, on_fail=None)
+    failed = [(r["check_name"], str(r["exception"])[:200]) for r in results if r["status"] == "failed"]
+    assert not failed
+    assert sum(r["status"] == "passed" for r in results) >= 45
+
+
+def test_grid_search_cv_picks_a_sensible_lr(digits: tuple[np.ndarray, np.ndarray]) -> None:
+    x, y = digits
+    search = GridSearchCV(NeuralNetClassifier(epochs=8), {"lr": [1e-6, 3e-3]}, cv=3)
+    search.fit(x[:900], y[:900])
+    assert search.best_params_ == {"lr": 3e-3} and search.best_score_ > 0.85
+    assert search.score(x[900:], y[900:]) > 0.85
+
+
+def test_randomized_search_pipeline_and_cross_val_score(digits: tuple[np.ndarray, np.ndarray]) -> None:
+    x, y = digits
+    pipe = make_pipeline(StandardScaler(), NeuralNetClassifier(epochs=6))
+    scores = cross_val_score(pipe, x, y, cv=3)
+    assert scores.mean() > 0.85
+    search = RandomizedSearchCV(
+        NeuralNetClassifier(epochs=6, lr=1e-2),
+        {"model_args": [{"widths": [32]}, {"widths": [128, 64]}]},
+        n_iter=2,
+        cv=2,
+        random_state=0,
+    )
+    assert search.fit(x[:600], y[:600]).best_score_ > 0.7
+
+
+def linear(input_shape: tuple[int, ...], num_classes: int) -> nn.Module:
+    """A user model: any callable (input_shape, num_classes) -> Module (module-level, so it pickles)."""
+    return nn.Linear(input_shape[0], num_classes)
+
+
+def test_a_user_model_string_labels_and_pickling(digits: tuple[np.ndarray, np.ndarray]) -> None:
+    x, y = digits
+    names = np.array(["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"])[y]
+
+    clf = NeuralNetClassifier(model=linear, epochs=10, lr=1e-2).fit(x[:1200], names[:1200])
+    assert set(clf.predict(x[1200:])) <= set(names) and clf.score(x[1200:], names[1200:]) > 0.85
+    clone = pickle.loads(pickle.dumps(clf))
+    assert (clone.predict_proba(x[:20]) == clf.predict_proba(x[:20])).all()
+    assert clf.get_params()["lr"] == 1e-2 and clf.set_params(lr=0.5).lr == 0.5
+
+
+def test_regressor_fits_a_linear_target() -> None:
+    x, y = make_regression(n_samples=400, n_features=5, noise=1.0, random_state=0)
+    start = time.perf_counter()
+    reg = NeuralNetRegressor(model_args={"widths": [32]}, epochs=60, lr=1e-2).fit(x[:300], y[:300] / 100)
+    assert reg.score(x[300:], y[300:] / 100) > 0.9 and time.perf_counter() - start < 120
