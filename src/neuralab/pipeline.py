@@ -198,10 +198,12 @@ def run_config(
     console: Console | None = None,
     resume_dir: Path | None = None,
     extra_callbacks: Sequence[Callback] = (),
+    evaluate_test: bool = True,
 ) -> RunResult:
     """Train `cfg` into a new run folder, or continue the run in `resume_dir` from its checkpoint.
 
-    `extra_callbacks` run after the built-in ones and before the checkpoint is written.
+    `extra_callbacks` run after the built-in ones and before the checkpoint is written. Tuning passes
+    `evaluate_test=False`: trials are judged on validation only, and the test split stays unseen.
     """
     console = console or Console()
     reproducibility = seed_everything(cfg.train.seed, cfg.train.threads, cfg.train.deterministic)
@@ -323,9 +325,10 @@ def run_config(
     card = model_card(cfg, input_shape, data.classes, data.preprocess)
     save_model(run_dir, trainer.model, card)
 
-    test_loader = make_loader(prepared.test, cfg, data.preprocess, device, train=False)
-    result = trainer.evaluate(test_loader)
-    test_metrics = {"loss": result.loss, **classification_metrics(result.y_true, result.y_pred, data.classes)}
+    test_metrics: dict[str, Any] | None = None
+    if evaluate_test:
+        result = trainer.evaluate(make_loader(prepared.test, cfg, data.preprocess, device, train=False))
+        test_metrics = {"loss": result.loss, **classification_metrics(result.y_true, result.y_pred, data.classes)}
     summary = {
         "dataset": cfg.data.name,
         "model": cfg.model.name,
@@ -353,7 +356,7 @@ def run_config(
         "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
     }
     atomic_write_json(paths.summary, summary)
-    if device.is_main:
+    if device.is_main and test_metrics is not None:
         write_report(run_dir)
     return RunResult(run_dir, summary)
 

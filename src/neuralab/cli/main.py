@@ -153,6 +153,27 @@ def diagnose(run_dir: Annotated[Path, typer.Argument(help="a run folder")]) -> N
         console.print(str(finding), highlight=False, markup=False)
 
 
+@app.command()
+def tune(
+    config: Annotated[Path, typer.Argument(help="YAML run config with a `search:` section")],
+    out: Annotated[Path, typer.Option(help="study folder (study.db, best.yaml, plots)")],
+    trials: Annotated[int | None, typer.Option(min=1, help="trials to run (in this process)")] = None,
+    timeout: Annotated[float | None, typer.Option(min=1, help="stop starting trials after this many seconds")] = None,
+    sampler: Annotated[str, typer.Option(help="tpe, random, grid or cmaes")] = "tpe",
+    pruner: Annotated[str, typer.Option(help="median, halving, hyperband or none")] = "median",
+    storage: Annotated[str | None, typer.Option(help="RDB URL shared by workers (default: SQLite in --out)")] = None,
+    seed: int = 0,
+    set_: Annotated[list[str] | None, typer.Option("--set", help="override a config key: key.sub=value")] = None,
+) -> None:
+    """Search hyperparameters with Optuna; every trial is scored on validation, the best once on test."""
+    from neuralab.config import deep_merge, load_yaml, parse_set
+    from neuralab.tune import run_tune
+
+    user = deep_merge(load_yaml(config), parse_set(set_ or []))
+    run_tune(user, out, trials=trials, timeout=timeout, sampler=sampler, pruner=pruner, storage=storage, seed=seed,
+             console=console)  # fmt: skip
+
+
 @app.command("lr-find")
 def lr_find(
     config: Annotated[Path | None, typer.Argument(help="YAML run config")] = None,

@@ -1,0 +1,33 @@
+"""One trial: the suggested values over the base config, trained, scored on the validation split only."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Any
+
+import optuna
+from rich.console import Console
+
+from neuralab.config import deep_merge
+from neuralab.pipeline import resolve_config, run_config
+from neuralab.tune.pruning import PruningCallback
+from neuralab.tune.space import Param, suggest
+
+
+def make_objective(base: dict[str, Any], params: list[Param], study_dir: Path, monitor: str) -> Any:
+    def objective(trial: optuna.Trial) -> float:
+        where = {"out_dir": str(study_dir / "trials"), "name": f"trial-{trial.number:04d}"}
+        cfg = resolve_config(deep_merge(deep_merge(base, suggest(trial, params)), where))
+        trial.set_user_attr("config", cfg.model_dump(mode="json"))
+        result = run_config(
+            cfg, Console(file=io.StringIO()), extra_callbacks=[PruningCallback(trial, monitor)], evaluate_test=False
+        )
+        trial.set_user_attr("run_dir", str(result.run_dir))
+        trial.set_user_attr("epochs_run", result.summary["epochs_run"])
+        value = result.summary["best"]["value"]
+        if value is None:
+            raise optuna.TrialPruned("no validation metric was recorded")
+        return float(value)
+
+    return objective

@@ -1,0 +1,120 @@
+"""`neuralab tune`: run a study, then write the trial table, best.yaml, plots, and test the best run once."""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import optuna
+import yaml
+from rich.console import Console
+from rich.table import Table
+
+from neuralab.config import deep_merge
+from neuralab.errors import UserError
+from neuralab.pipeline import evaluate_run, resolve_config
+from neuralab.runs import atomic_write_json, atomic_write_text
+from neuralab.tune.objective import make_objective
+from neuralab.tune.space import example_overrides, parse_search
+from neuralab.tune.study import make_pruner, make_sampler, open_study, storage_for
+
+
+@dataclass
+class TuneResult:
+    study: optuna.Study
+    best_config: dict[str, Any]
+    best_test: dict[str, Any]
+    plots: list[Path]
+
+
+def run_tune(
+    user: dict[str, Any],
+    study_dir: Path,
+    *,
+    trials: int | None = None,
+    timeout: float | None = None,
+    sampler: str = "tpe",
+    pruner: str = "median",
+    storage: str | None = None,
+    seed: int = 0,
+    console: Console | None = None,
+) -> TuneResult:
+    console = console or Console()
+    user = dict(user)
+    params = parse_search(user.pop("search", None))
+    # Refuse a key that does not exist before any training, naming it.
+    probe = resolve_config(deep_merge(user, example_overrides(params)))
+    monitor = probe.train.monitor if probe.train.monitor.startswith("val_") else f"val_{probe.train.monitor}"
+    if probe.data.val_fraction <= 0:
+        raise UserError("tuning needs a validation split (data.val_fraction > 0): trials are never scored on test")
+    if trials is None and timeout is None:
+        raise UserError("give --trials N and/or --timeout SECONDS")
+    study_dir.mkdir(parents=True, exist_ok=True)
+    direction = "minimize" if "loss" in monitor else "maximize"
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = open_study(
+        storage_for(study_dir, storage),
+        make_sampler(sampler, params, seed),
+        make_pruner(pruner, probe.train.epochs),
+        direction,
+    )
+    study.optimize(make_objective(user, params, study_dir, monitor), n_trials=trials, timeout=timeout)
+
+    complete = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+    if not complete:
+        raise UserError("no trial completed", hint="check the trial errors above, or allow more trials")
+    console.print(trial_table(study, monitor))
+    best = study.best_trial
+    best_config = dict(best.user_attrs["config"])
+    best_config.update(out_dir="runs", name=None)
+    atomic_write_text(study_dir / "best.yaml", yaml.safe_dump(best_config, sort_keys=False))
+    # The test split is looked at once, for the chosen configuration only.
+    best_test = evaluate_run(Path(best.user_attrs["run_dir"]), "test")
+    atomic_write_json(study_dir / "best_test.json", {"trial": best.number, "val": best.value, **best_test})
+    plots = save_plots(study, study_dir)
+    console.print(
+        f"best trial {best.number}: {monitor} {best.value:.4f}; its test accuracy {100 * best_test['accuracy']:.2f}%\n"
+        f"train it again with: neuralab train {study_dir / 'best.yaml'}",
+        highlight=False,
+    )
+    return TuneResult(study, best_config, best_test, plots)
+
+
+def trial_table(study: optuna.Study, monitor: str) -> Table:
+    table = Table("trial", "state", monitor, "epochs", "params", title="trials")
+    for t in study.trials:
+        params = ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in t.params.items())
+        value = f"{t.value:.4f}" if t.value is not None else "-"
+        table.add_row(str(t.number), t.state.name.lower(), value, str(t.user_attrs.get("epochs_run", "-")), params)
+    return table
+
+
+def save_plots(study: optuna.Study, study_dir: Path) -> list[Path]:
+    """Optimization history, parameter importances and parallel coordinates, as PNG files."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from optuna.visualization import matplotlib as ovm
+
+    written = []
+    plots = {
+        "optimization_history": ovm.plot_optimization_history,
+        "param_importances": ovm.plot_param_importances,
+        "parallel_coordinate": ovm.plot_parallel_coordinate,
+    }
+    for name, plot in plots.items():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                ax = plot(study)
+            except (ValueError, RuntimeError):  # e.g. importances need two finished trials that differ
+                continue
+        figure = ax.figure if hasattr(ax, "figure") else ax.flat[0].figure
+        path = study_dir / f"{name}.png"
+        figure.savefig(path, dpi=100, bbox_inches="tight")
+        plt.close(figure)
+        written.append(path)
+    return written

@@ -1,0 +1,56 @@
+"""Studies persist in SQLite (or any RDB URL), so they resume and several processes share one."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import optuna
+
+from neuralab.errors import UserError
+from neuralab.tune.space import Param, grid_space
+
+SAMPLERS = ("tpe", "random", "grid", "cmaes")
+PRUNERS = ("none", "median", "halving", "hyperband")
+
+
+def make_sampler(name: str, params: list[Param], seed: int) -> optuna.samplers.BaseSampler:
+    if name == "tpe":
+        return optuna.samplers.TPESampler(seed=seed)
+    if name == "random":
+        return optuna.samplers.RandomSampler(seed=seed)
+    if name == "grid":
+        return optuna.samplers.GridSampler(grid_space(params), seed=seed)
+    if name == "cmaes":
+        if any(p.kind == "categorical" for p in params):
+            raise UserError("the cmaes sampler handles int and float ranges only", hint="use tpe for categorical keys")
+        return optuna.samplers.CmaEsSampler(seed=seed)
+    raise UserError(f"unknown sampler {name!r}", hint=f"choose one of: {', '.join(SAMPLERS)}")
+
+
+def make_pruner(name: str, max_epochs: int) -> optuna.pruners.BasePruner:
+    if name == "none":
+        return optuna.pruners.NopPruner()
+    if name == "median":
+        return optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=1)
+    if name == "halving":
+        return optuna.pruners.SuccessiveHalvingPruner(min_resource=1)
+    if name == "hyperband":
+        return optuna.pruners.HyperbandPruner(min_resource=1, max_resource=max(max_epochs, 1))
+    raise UserError(f"unknown pruner {name!r}", hint=f"choose one of: {', '.join(PRUNERS)}")
+
+
+def storage_for(study_dir: Path, url: str | None) -> optuna.storages.BaseStorage:
+    """SQLite in the study folder by default; the timeout lets concurrent workers wait for the lock."""
+    url = url or f"sqlite:///{(study_dir / 'study.db').resolve()}"
+    connect_args = {"timeout": 60} if url.startswith("sqlite") else {}
+    try:
+        return optuna.storages.RDBStorage(url, engine_kwargs={"connect_args": connect_args})
+    except Exception as err:  # unreachable server, missing driver, bad URL: all reach the user the same way
+        raise UserError(f"cannot open study storage {url!r}: {str(err).splitlines()[0]}") from None
+
+
+def open_study(storage: optuna.storages.BaseStorage, sampler: optuna.samplers.BaseSampler,
+               pruner: optuna.pruners.BasePruner, direction: str) -> optuna.Study:  # fmt: skip
+    return optuna.create_study(
+        study_name="neuralab", storage=storage, sampler=sampler, pruner=pruner, direction=direction, load_if_exists=True
+    )

@@ -1,0 +1,110 @@
+"""`neuralab tune` end to end on digits: real trials, a real SQLite study, real worker processes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import optuna
+import pytest
+import yaml
+
+from neuralab.config import load_yaml, validate
+from neuralab.errors import UserError
+from neuralab.tune import parse_search, run_tune
+from tests.conftest import run_cli
+
+BASE = {"data": {"name": "digits"}, "model": {"name": "mlp"}, "train": {"epochs": 2}}
+SEARCH = {
+    "optim.lr": {"type": "float", "low": 1e-4, "high": 3e-2, "log": True},
+    "model.args.widths": {"type": "categorical", "choices": [[16], [64, 32]]},
+}
+
+
+def write_config(path: Path, search: dict = SEARCH, **extra: dict) -> Path:
+    path.write_text(yaml.safe_dump({**BASE, **extra, "search": search}))
+    return path
+
+
+def trial_count(study_dir: Path) -> int:
+    return len(optuna.load_study(study_name="neuralab", storage=f"sqlite:///{study_dir / 'study.db'}").trials)
+
+
+def test_tune_writes_best_config_plots_and_tests_the_best_once(tmp_path: Path) -> None:
+    study = tmp_path / "study"
+    result = run_cli("tune", str(write_config(tmp_path / "c.yaml")), "--out", str(study), "--trials", "5")
+    assert result.returncode == 0, result.stderr
+    assert "best trial" in result.stdout and "trials" in result.stdout
+    best = validate(load_yaml(study / "best.yaml"))
+    assert best.data.name == "digits" and best.model.name == "mlp"
+    assert {p.name for p in study.glob("*.png")} >= {"optimization_history.png", "parallel_coordinate.png"}
+    best_test = json.loads((study / "best_test.json").read_text())
+    assert 0 < best_test["accuracy"] <= 1 and best_test["split"] == "test"
+    trial_runs = list((study / "trials").iterdir())
+    assert trial_runs and all(
+        json.loads((r / "summary.json").read_text())["test"] is None
+        for r in trial_runs
+        if (r / "summary.json").exists()
+    )
+    retrain = run_cli("train", str(study / "best.yaml"), "--out", str(tmp_path / "runs"))
+    assert retrain.returncode == 0, retrain.stderr
+
+
+def test_study_resumes_and_two_workers_share_it(tmp_path: Path) -> None:
+    config = write_config(tmp_path / "c.yaml")
+    study = tmp_path / "study"
+    assert run_cli("tune", str(config), "--out", str(study), "--trials", "2", "--pruner", "none").returncode == 0
+    assert trial_count(study) == 2
+    cmd = [sys.executable, "-m", "neuralab.cli.main", "tune", str(config), "--out", str(study), "--trials", "2",
+           "--pruner", "none"]  # fmt: skip
+    workers = [
+        subprocess.Popen([*cmd, "--seed", str(seed)], stdout=subprocess.PIPE, stderr=subprocess.PIPE) for seed in (1, 2)
+    ]
+    for worker in workers:
+        _, err = worker.communicate(timeout=300)
+        assert worker.returncode == 0, err.decode()
+    assert trial_count(study) == 6
+
+
+def test_grid_sampler_runs_the_whole_grid_once(tmp_path: Path) -> None:
+    search = {
+        "model.args.widths": {"type": "categorical", "choices": [[16], [32]]},
+        "train.batch_size": {"type": "categorical", "choices": [32, 64]},
+    }
+    result = run_tune(BASE | {"search": search}, tmp_path / "grid", trials=10, sampler="grid", pruner="none")
+    assert len(result.study.trials) == 4
+    assert {tuple(sorted(t.params.items())) for t in result.study.trials}.__len__() == 4
+
+
+@pytest.mark.parametrize(
+    ("search", "message"),
+    [
+        ({}, "no `search:` section"),
+        ({"optim.lr": {"type": "gaussian"}}, "needs `type:`"),
+        ({"optim.lr": {"type": "float", "low": 1, "high": 0.1}}, "low < high"),
+        ({"optim.lrr": {"type": "float", "low": 0.1, "high": 1}}, "unknown config key 'optim.lrr'"),
+        ({"train.epochs": {"type": "categorical", "choices": []}}, "non-empty `choices:`"),
+    ],
+)
+def test_bad_search_spaces_are_named(tmp_path: Path, search: dict, message: str) -> None:
+    with pytest.raises(UserError, match=message):
+        run_tune(BASE | {"search": search}, tmp_path / "s", trials=1)
+
+
+def test_bad_storage_and_sampler_are_clear_errors(tmp_path: Path) -> None:
+    with pytest.raises(UserError, match="cannot open study storage"):
+        run_tune(BASE | {"search": SEARCH}, tmp_path / "s", trials=1, storage="postgresql://nobody@127.0.0.1:1/none")
+    with pytest.raises(UserError, match="unknown sampler"):
+        run_tune(BASE | {"search": SEARCH}, tmp_path / "s", trials=1, sampler="bayes")
+    result = run_cli(
+        "tune", str(write_config(tmp_path / "c.yaml", search={})), "--out", str(tmp_path / "x"), "--trials", "1"
+    )
+    assert result.returncode == 2 and "search" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_float_ranges_need_grid_values_for_the_grid_sampler() -> None:
+    params = parse_search({"optim.lr": {"type": "float", "low": 0.1, "high": 1}})
+    with pytest.raises(UserError, match="grid"):
+        params[0].grid_values()
