@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import optuna
 import yaml
@@ -52,7 +53,7 @@ def run_tune(
     if trials is None and timeout is None:
         raise UserError("give --trials N and/or --timeout SECONDS")
     study_dir.mkdir(parents=True, exist_ok=True)
-    direction = "minimize" if "loss" in monitor else "maximize"
+    direction: Literal["minimize", "maximize"] = "minimize" if "loss" in monitor else "maximize"
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = open_study(
         storage_for(study_dir, storage),
@@ -100,7 +101,7 @@ def save_plots(study: optuna.Study, study_dir: Path) -> list[Path]:
     from optuna.visualization import matplotlib as ovm
 
     written = []
-    plots = {
+    plots: dict[str, Callable[..., Any]] = {
         "optimization_history": ovm.plot_optimization_history,
         "param_importances": ovm.plot_param_importances,
         "parallel_coordinate": ovm.plot_parallel_coordinate,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 import optuna
 
@@ -49,8 +50,15 @@ def storage_for(study_dir: Path, url: str | None) -> optuna.storages.BaseStorage
         raise UserError(f"cannot open study storage {url!r}: {str(err).splitlines()[0]}") from None
 
 
-def open_study(storage: optuna.storages.BaseStorage, sampler: optuna.samplers.BaseSampler,
-               pruner: optuna.pruners.BasePruner, direction: str) -> optuna.Study:  # fmt: skip
+Direction = Literal["minimize", "maximize"]
+
+
+def open_study(
+    storage: optuna.storages.BaseStorage,
+    sampler: optuna.samplers.BaseSampler,
+    pruner: optuna.pruners.BasePruner,
+    direction: Direction,
+) -> optuna.Study:
     return optuna.create_study(
         study_name="neuralab", storage=storage, sampler=sampler, pruner=pruner, direction=direction, load_if_exists=True
     )
