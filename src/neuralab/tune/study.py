@@ -16,7 +16,8 @@ PRUNERS = ("none", "median", "halving", "hyperband")
 
 def make_sampler(name: str, params: list[Param], seed: int) -> optuna.samplers.BaseSampler:
     if name == "tpe":
-        return optuna.samplers.TPESampler(seed=seed)
+        # Optuna's default of 10 random start-up trials would make a short study pure random search.
+        return optuna.samplers.TPESampler(seed=seed, n_startup_trials=3, multivariate=True)
     if name == "random":
         return optuna.samplers.RandomSampler(seed=seed)
     if name == "grid":
