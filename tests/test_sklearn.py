@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import pickle
-import time
 
 import numpy as np
 import pytest
@@ -69,6 +68,5 @@ def test_a_user_model_string_labels_and_pickling(digits: tuple[np.ndarray, np.nd
 
 def test_regressor_fits_a_linear_target() -> None:
     x, y = make_regression(n_samples=400, n_features=5, noise=1.0, random_state=0)
-    start = time.perf_counter()
     reg = NeuralNetRegressor(model_args={"widths": [32]}, epochs=60, lr=1e-2).fit(x[:300], y[:300] / 100)
-    assert reg.score(x[300:], y[300:] / 100) > 0.9 and time.perf_counter() - start < 120
+    assert reg.score(x[300:], y[300:] / 100) > 0.9
