@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from neuralab.errors import UserError
 from neuralab.report.plots import confusion_png, curves_png, read_metrics
 from neuralab.runs import RunPaths, atomic_write_text, read_json
 
@@ -30,7 +31,12 @@ def write_report(run_dir: Path) -> Path:
     paths = RunPaths(Path(run_dir))
     summary = read_json(paths.summary)
     card = read_json(paths.model_json)
-    test = summary["test"]
+    test = summary.get("test")
+    if not test:
+        raise UserError(
+            f"{paths.root} was never evaluated on the test split (a tuning trial)",
+            hint=f"`neuralab evaluate {paths.root}` computes it; retrain the config to get a report",
+        )
     sections = [
         f"<h1>{html.escape(paths.root.name)}</h1>",
         f"<p>{html.escape(summary['model'])} on {html.escape(summary['dataset'])}: test accuracy "
