@@ -57,12 +57,14 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=4)
     parser.add_argument("--tpe-trials", type=int, default=6)
     parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--pruner", default="median")
     args = parser.parse_args()
     grid = study(args, "grid", "none", 100, 0)
-    tpe = [study(args, "tpe", "median", args.tpe_trials, seed) for seed in range(args.seeds)]
+    tpe = [study(args, "tpe", args.pruner, args.tpe_trials, seed) for seed in range(args.seeds)]
     print(
         json.dumps(
             {
+                "pruner": args.pruner,
                 "grid": grid,
                 "tpe": tpe,
                 "tpe_gap_points": [round(100 * (grid["best_val_accuracy"] - t["best_val_accuracy"]), 2) for t in tpe],

@@ -34,9 +34,7 @@ _IDENTITY = Preprocess(kind="vector", input_shape=(1,), mean=(0.0,), std=(1.0,),
 
 def _as_inputs(x: ArrayLike) -> torch.Tensor:
     tensor = torch.as_tensor(np.asarray(x) if not isinstance(x, torch.Tensor) else x)
-    if not tensor.is_floating_point():
-        tensor = tensor.float()
-    return tensor.float()
+    return tensor.float()  # float32, whatever came in (numpy gives float64 by default)
 
 
 def _as_labels(y: ArrayLike, classification: bool) -> torch.Tensor:
