@@ -89,15 +89,17 @@ class RMSprop(Optimizer):
 class Adam(Optimizer):
     """Momentum (m) plus RMSprop (v), both bias-corrected for their zero start."""
 
+    default_weight_decay = 0.0  # torch's defaults: 0 for Adam, 1e-2 for AdamW
+
     def __init__(
         self,
         params: Iterable[Parameter],
         lr: float = 1e-3,
         betas: tuple[float, float] = (0.9, 0.999),
         eps: float = 1e-8,
-        weight_decay: float = 0.0,
+        weight_decay: float | None = None,
     ) -> None:
-        super().__init__(params, lr, weight_decay)
+        super().__init__(params, lr, self.default_weight_decay if weight_decay is None else weight_decay)
         self.beta1, self.beta2 = betas
         self.eps = eps
         self.t = 0
@@ -132,15 +134,7 @@ class Adam(Optimizer):
 class AdamW(Adam):
     """Adam with decoupled weight decay: shrink the weights directly, outside the adaptive scaling."""
 
-    def __init__(
-        self,
-        params: Iterable[Parameter],
-        lr: float = 1e-3,
-        betas: tuple[float, float] = (0.9, 0.999),
-        eps: float = 1e-8,
-        weight_decay: float = 1e-2,
-    ) -> None:
-        super().__init__(params, lr, betas, eps, weight_decay)
+    default_weight_decay = 1e-2
 
     def _grad(self, p: Parameter) -> np.ndarray:
         return p.grad
