@@ -1,4 +1,4 @@
-"""Image folders (one sub-folder per class, any image size), decoded by workers with torchvision v2.
+"""Image folders (one sub-folder per class, any image size), decoded by DataLoader workers.
 
 Layout: `ROOT/train/<class>/*` with an optional `ROOT/test/<class>/*`, or `ROOT/<class>/*`, from
 which a stratified 20% becomes the test split. Every file's header is checked when the folder is
@@ -14,10 +14,9 @@ import torch
 from PIL import Image, UnidentifiedImageError
 from sklearn.model_selection import train_test_split
 from torch.utils.data import Dataset
-from torchvision.transforms import v2
 
 from neuralab.data.registry import LoadedData, LoadOptions
-from neuralab.data.transforms import Preprocess, channel_stats
+from neuralab.data.transforms import Preprocess, channel_stats, pil_to_uint8
 from neuralab.errors import UserError
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".ppm", ".pgm"}
@@ -42,14 +41,10 @@ class FolderSamples(Dataset):
         path = self.files[index]
         try:
             with Image.open(path) as raw:
-                image = raw.convert("L" if self.channels == 1 else "RGB")
+                image = pil_to_uint8(raw, self.channels, (self.size, self.size))
         except (OSError, UnidentifiedImageError) as err:
             raise UserError(f"{path}: cannot decode image ({err})") from None
-        return self._transform(image), int(self.targets[index])
-
-    @property
-    def _transform(self) -> v2.Compose:
-        return v2.Compose([v2.PILToTensor(), v2.Resize((self.size, self.size), antialias=True)])
+        return image, int(self.targets[index])
 
     def subset(self, indices: torch.Tensor) -> FolderSamples:
         return FolderSamples([self.files[i] for i in indices.tolist()], self.targets[indices], self.size, self.channels)

@@ -8,6 +8,7 @@ from typing import Any, Literal
 import numpy as np
 import torch
 from PIL import Image
+from torchvision.transforms.v2 import functional as F
 
 from neuralab.errors import UserError
 
@@ -65,12 +66,17 @@ class Preprocess:
         if self.kind != "image":
             raise UserError("this model takes feature vectors, not images")
         channels, height, width = self.input_shape
-        image = image.convert("L" if channels == 1 else "RGB")
-        if image.size != (width, height):
-            image = image.resize((width, height), Image.Resampling.BILINEAR)
-        array = np.asarray(image, dtype=np.uint8)
-        array = array[None, :, :] if array.ndim == 2 else array.transpose(2, 0, 1)
-        return torch.from_numpy(array.copy())
+        return pil_to_uint8(image, channels, (height, width))
+
+
+def pil_to_uint8(image: Image.Image, channels: int, size: tuple[int, int]) -> torch.Tensor:
+    """The one image conversion used by training folders, predict and serve, so all three agree."""
+    image = image.convert("L" if channels == 1 else "RGB")
+    array = np.asarray(image, dtype=np.uint8)
+    tensor = torch.from_numpy(array[None, :, :].copy() if array.ndim == 2 else array.transpose(2, 0, 1).copy())
+    if tuple(tensor.shape[1:]) != size:
+        tensor = F.resize(tensor, list(size), antialias=True)
+    return tensor
 
 
 def channel_stats(x: torch.Tensor, scale: float) -> tuple[tuple[float, ...], tuple[float, ...]]:

@@ -1,0 +1,128 @@
+"""Untrusted request bytes -> the tensor a model expects, or an InputError that says what was wrong.
+
+Everything here assumes hostile input: the pixel count is checked from the header before any
+decoding (decompression bombs), truncated files are refused rather than padded with grey, and
+numbers must be finite and of the trained shape.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import io
+import math
+import warnings
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from PIL import Image, UnidentifiedImageError
+
+from neuralab.data.transforms import Preprocess
+
+
+class InputError(Exception):
+    """Bad client input; becomes a 4xx JSON response with this message."""
+
+    def __init__(self, message: str, status_code: int = 422, code: str = "invalid_input") -> None:
+        super().__init__(message)
+        self.message = message
+        self.status_code = status_code
+        self.code = code
+
+
+@dataclass(frozen=True)
+class InputLimits:
+    max_body_bytes: int = 8 * 1024 * 1024
+    max_pixels: int = 25_000_000
+    max_batch_items: int = 256
+    max_text_chars: int = 20_000
+
+
+def decode_image(data: bytes, preprocess: Preprocess, limits: InputLimits) -> torch.Tensor:
+    """Image file bytes (any format PIL reads, any colour mode and size) -> uint8 [C, H, W]."""
+    if preprocess.kind != "image":
+        raise InputError("this model takes feature vectors, not images; send JSON {'array': [...]}", 415, "wrong_input")
+    if not data:
+        raise InputError("the uploaded file is empty", 400, "empty_file")
+    try:
+        image = Image.open(io.BytesIO(data))
+    except UnidentifiedImageError:
+        raise InputError(
+            "the file is not an image this server can read (PNG, JPEG, BMP, GIF, WebP, TIFF...)",
+            415,
+            "not_an_image",
+        ) from None
+    except (OSError, ValueError) as err:
+        raise InputError(f"the image header is corrupt ({err})", 422, "corrupt_image") from None
+    with image:
+        width, height = image.size
+        if width <= 0 or height <= 0:
+            raise InputError(f"the image claims an empty size {width}x{height}", 422, "corrupt_image")
+        if width * height > limits.max_pixels:
+            raise InputError(
+                f"the image is {width}x{height} = {width * height / 1e6:.1f} megapixels; "
+                f"this server decodes at most {limits.max_pixels / 1e6:.1f}",
+                413,
+                "image_too_large",
+            )
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", Image.DecompressionBombWarning)
+                image.load()
+            return preprocess.image_to_uint8(image)
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as err:
+            raise InputError(f"the image was refused as a decompression bomb ({err})", 413, "image_too_large") from None
+        except (OSError, ValueError, SyntaxError, EOFError) as err:
+            raise InputError(f"the image data is truncated or corrupt ({err})", 422, "corrupt_image") from None
+
+
+def decode_base64(text: str, limits: InputLimits) -> bytes:
+    if "," in text[:100] and text.startswith("data:"):
+        text = text.split(",", 1)[1]
+    if len(text) > limits.max_body_bytes * 4 // 3 + 4:
+        raise InputError("the base64 image is larger than the body limit", 413, "body_too_large")
+    try:
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError) as err:
+        raise InputError(f"'image_base64' is not valid base64 ({err})", 422, "bad_base64") from None
+
+
+def array_to_tensor(values: Any, preprocess: Preprocess) -> torch.Tensor:
+    """A JSON numeric array -> one raw input the model's preprocessing accepts.
+
+    Images: pixel values 0-255 shaped [C, H, W] (or [H, W] for one channel).
+    Vectors: [features] as given to training, before normalisation.
+    """
+    try:
+        array = np.asarray(values, dtype=np.float64)
+    except (ValueError, TypeError):
+        raise InputError(
+            "'array' must be a rectangular array of numbers (found ragged or non-numeric values)"
+        ) from None
+    if array.dtype == object or array.size == 0:
+        raise InputError("'array' must be a non-empty rectangular array of numbers")
+    if not np.isfinite(array).all():
+        bad = int((~np.isfinite(array)).sum())
+        raise InputError(f"'array' holds {bad} NaN or infinite value(s); every value must be finite")
+    expected = tuple(preprocess.input_shape)
+    if preprocess.kind == "image":
+        if array.ndim == 2 and expected[0] == 1:
+            array = array[None]
+        if array.shape != expected:
+            raise InputError(
+                f"'array' has shape {list(array.shape)}; this model expects pixels shaped {list(expected)}"
+            )
+        if array.min() < 0 or array.max() > 255:
+            raise InputError("image pixel values must lie in 0..255")
+        return torch.from_numpy(np.rint(array).astype(np.uint8))
+    if array.shape != expected:
+        raise InputError(f"'array' has shape {list(array.shape)}; this model expects {list(expected)} features")
+    if np.abs(array).max() > 3.0e38:
+        raise InputError("'array' holds values too large for float32")
+    return torch.from_numpy(array.astype(np.float32))
+
+
+def finite_or_none(value: float) -> float | None:
+    return value if math.isfinite(value) else None

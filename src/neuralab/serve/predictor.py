@@ -1,0 +1,110 @@
+"""A trained run, loaded once, answering batches of raw inputs with class probabilities.
+
+The torch backend rebuilds the model from safetensors + model.json; the onnx backend runs the
+exported graph in onnxruntime. Both normalise exactly as training did (`Preprocess` from model.json).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import torch
+
+from neuralab.data.transforms import Preprocess
+from neuralab.errors import UserError
+from neuralab.runs import load_model, read_json
+
+Backend = Literal["torch", "onnx"]
+
+
+@dataclass(frozen=True)
+class Prediction:
+    index: int
+    label: str
+    probability: float
+    top: list[dict[str, Any]]
+
+
+class Predictor:
+    """Loads once; `predict_proba` takes a list of raw inputs of one shape and returns [N, classes]."""
+
+    def __init__(self, run_dir: Path, backend: Backend = "torch") -> None:
+        self.run_dir = Path(run_dir)
+        self.backend = backend
+        self.model, self.card = load_model(self.run_dir)
+        self.preprocess = Preprocess.from_dict(self.card["preprocess"])
+        self.classes: list[str] = list(self.card["classes"])
+        self._session: Any = None
+        if backend == "onnx":
+            self._session = _onnx_session(self.run_dir)
+        elif backend != "torch":
+            raise UserError(f"unknown backend {backend!r}; choose torch or onnx")
+
+    def predict_proba(self, inputs: list[torch.Tensor]) -> np.ndarray:
+        x = self.preprocess.normalize(torch.stack(inputs))
+        if self._session is not None:
+            logits = self._session.run(None, {self._session.get_inputs()[0].name: x.numpy()})[0]
+            return _softmax(np.asarray(logits, dtype=np.float64)).astype(np.float32)
+        with torch.inference_mode():
+            return torch.softmax(self.model(x).float(), dim=1).numpy()
+
+    def top_k(self, probs: np.ndarray, k: int) -> list[Prediction]:
+        k = max(1, min(k, len(self.classes)))
+        order = np.argsort(-probs, axis=1, kind="stable")[:, :k]
+        out = []
+        for row, idx in zip(probs, order, strict=True):
+            top = [{"class": self.classes[int(i)], "index": int(i), "probability": float(row[i])} for i in idx]
+            out.append(Prediction(int(idx[0]), self.classes[int(idx[0])], float(row[idx[0]]), top))
+        return out
+
+    def metadata(self) -> dict[str, Any]:
+        summary_path = self.run_dir / "summary.json"
+        summary = read_json(summary_path) if summary_path.exists() else {}
+        return {
+            "run": self.run_dir.name,
+            "architecture": self.card["architecture"],
+            "backend": self.backend,
+            "classes": self.classes,
+            "input": {
+                "kind": self.preprocess.kind,
+                "shape": list(self.preprocess.input_shape),
+                "accepts": _accepted_inputs(self.preprocess),
+            },
+            "preprocess": self.preprocess.to_dict(),
+            "test_metrics": {k: summary.get("test", {}).get(k) for k in ("accuracy", "macro_f1")},
+        }
+
+
+def _accepted_inputs(preprocess: Preprocess) -> list[str]:
+    if preprocess.kind == "image":
+        channels, height, width = preprocess.input_shape
+        mode = "grayscale" if channels == 1 else "RGB"
+        return [
+            f"multipart/form-data field 'file': any image; converted to {mode} {width}x{height} as in training",
+            "application/json {'image_base64': '...'}",
+            f"application/json {{'array': pixel values 0..255 shaped {list(preprocess.input_shape)}}}",
+        ]
+    return [f"application/json {{'array': {list(preprocess.input_shape)} raw feature values}}"]
+
+
+def _softmax(logits: np.ndarray) -> np.ndarray:
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    e = np.exp(shifted)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def _onnx_session(run_dir: Path) -> Any:
+    import onnxruntime as ort
+
+    path = run_dir / "model.onnx"
+    if not path.is_file():
+        raise UserError(f"{path} does not exist", hint=f"export it first: neuralab export {run_dir} --format onnx")
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = torch.get_num_threads()
+    try:
+        return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    except Exception as err:  # onnxruntime raises its own untyped errors for bad files
+        raise UserError(f"{path}: onnxruntime cannot load it ({str(err).splitlines()[0]})") from None

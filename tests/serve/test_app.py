@@ -1,0 +1,188 @@
+"""The server over a real socket: every endpoint, every bad input, concurrency, logs and metrics."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import zlib
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pytest
+from PIL import Image
+
+from neuralab.serve.predictor import Predictor
+from tests.serve.conftest import Server, png_bytes
+
+
+def post_file(server: Server, data: bytes, name: str = "x.png", ctype: str = "image/png") -> httpx.Response:
+    return server.client.post("/predict", files={"file": (name, data, ctype)})
+
+
+def assert_json_error(response: httpx.Response, status: int, code: str | None = None) -> dict:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/json")
+    body = response.json()
+    assert body["error"]["message"]
+    assert "Traceback" not in response.text
+    if code:
+        assert body["error"]["code"] == code
+    return body
+
+
+def test_predict_upload_matches_the_model(server: Server, digits_run: Path, digit_images) -> None:
+    predictor = Predictor(digits_run)
+    correct = 0
+    for image, label in digit_images[:20]:
+        response = post_file(server, png_bytes(image))
+        assert response.status_code == 200, response.text
+        body = response.json()
+        expected = predictor.predict_proba([predictor.preprocess.image_to_uint8(Image.fromarray(image))])[0]
+        assert body["index"] == int(np.argmax(expected))
+        assert body["probability"] == pytest.approx(float(expected.max()), abs=1e-5)
+        assert len(body["top"]) == 5 and body["top"][0]["class"] == body["class"]
+        assert response.headers["x-request-id"] == body["request_id"]
+        correct += body["index"] == label
+    assert correct >= 18  # a trained model, seen through the server
+
+
+def test_json_inputs_base64_array_and_batch(server: Server, digit_images) -> None:
+    image, _ = digit_images[0]
+    by_upload = post_file(server, png_bytes(image)).json()
+    b64 = base64.b64encode(png_bytes(image)).decode()
+    by_b64 = server.client.post("/predict", json={"image_base64": b64, "top_k": 2}).json()
+    by_array = server.client.post("/predict", json={"array": image.tolist()}).json()
+    assert by_upload["class"] == by_b64["class"] == by_array["class"]
+    assert len(by_b64["top"]) == 2
+    data_url = server.client.post("/predict?top_k=1", json={"image_base64": "data:image/png;base64," + b64})
+    assert data_url.status_code == 200 and len(data_url.json()["top"]) == 1
+
+    batch = server.client.post("/predict/batch", json={"instances": [{"array": img.tolist()} for img, _ in digit_images[:10]]})
+    assert batch.status_code == 200
+    singles = [server.client.post("/predict", json={"array": img.tolist()}).json()["class"] for img, _ in digit_images[:10]]
+    assert [p["class"] for p in batch.json()["predictions"]] == singles
+
+    files = [("files", (f"{i}.png", png_bytes(img), "image/png")) for i, (img, _) in enumerate(digit_images[:4])]
+    multi = server.client.post("/predict/batch", files=files)
+    assert [p["class"] for p in multi.json()["predictions"]] == singles[:4]
+
+
+def test_health_metadata_openapi_and_demo_page(server: Server) -> None:
+    assert server.client.get("/health").json()["status"] == "ok"
+    meta = server.client.get("/metadata").json()
+    assert meta["classes"] == [str(i) for i in range(10)]
+    assert meta["input"] == meta["input"] | {"kind": "image", "shape": [1, 8, 8]}
+    assert meta["preprocess"]["mean"] and meta["limits"]["max_pixels"] == 25_000_000
+    schema = server.client.get("/openapi.json").json()
+    content = schema["paths"]["/predict"]["post"]["requestBody"]["content"]
+    assert set(content) == {"multipart/form-data", "application/json"}
+    assert "/predict/batch" in schema["paths"] and "/metrics" in schema["paths"]
+    page = server.client.get("/")
+    assert page.status_code == 200 and "<script>" in page.text and "/predict" in page.text
+
+
+# The five inputs that gave the tutorial's Flask server a 500, and more.
+def test_bad_inputs_get_a_clear_4xx_and_the_server_lives(server: Server, digit_images) -> None:
+    image, _ = digit_images[0]
+    good_png = png_bytes(image)
+    assert_json_error(post_file(server, b"just some text\n", "notes.txt", "text/plain"), 415, "not_an_image")
+    assert_json_error(post_file(server, b""), 400, "empty_file")
+    assert_json_error(post_file(server, good_png[: len(good_png) // 2]), 422, "corrupt_image")
+    assert_json_error(server.client.post("/predict", files={"other": ("x.png", good_png)}), 400, "no_file")
+    as_text = server.client.post("/predict", data={"file": "not a file"}, files={"other": ("x.png", good_png)})
+    assert_json_error(as_text, 422, "no_file")
+    assert_json_error(server.client.post("/predict", data={"file": "url-encoded"}), 415, "unsupported_media_type")
+    rgb = np.random.default_rng(0).integers(0, 256, (30, 50, 3), dtype=np.uint8)  # colour, not square
+    assert post_file(server, png_bytes(rgb)).status_code == 200
+    rgba = np.random.default_rng(1).integers(0, 256, (300, 20, 4), dtype=np.uint8)
+    assert post_file(server, png_bytes(rgba, "RGBA")).status_code == 200
+    assert_json_error(server.client.post("/predict", content=b"x", headers={"content-type": "text/plain"}), 415)
+    assert_json_error(server.client.post("/predict", content=b"{not json", headers={"content-type": "application/json"}), 422)
+    assert_json_error(server.client.post("/predict", content=b"", headers={"content-type": "application/json"}), 400)
+    assert_json_error(server.client.post("/predict", json={"array": [[1, 2], [3]]}), 422)
+    assert_json_error(server.client.post("/predict", json={"array": np.zeros((9, 8)).tolist()}), 422)
+    for bad_number in ("NaN", "Infinity", "1e999"):
+        raw = json.dumps({"array": [[0] * 8] * 8}).replace("0", bad_number, 1)
+        response = server.client.post("/predict", content=raw, headers={"content-type": "application/json"})
+        assert_json_error(response, 422)
+    assert_json_error(server.client.post("/predict", json={"array": (np.ones((8, 8)) * 300).tolist()}), 422)
+    assert_json_error(server.client.post("/predict", json={"image_base64": "***"}), 422, "bad_base64")
+    assert_json_error(server.client.post("/predict", json={"image_base64": "aGk=", "array": [1]}), 422)
+    assert_json_error(server.client.post("/predict", json={"text": "hello"}), 415)
+    assert_json_error(server.client.post("/predict", json={"array": image.tolist(), "top_k": 0}), 422)
+    assert_json_error(server.client.post("/predict?top_k=abc", json={"array": image.tolist()}), 422)
+    assert_json_error(server.client.post("/predict/batch", json={"instances": []}), 422)
+    assert_json_error(server.client.get("/predict"), 405)
+    assert_json_error(server.client.get("/no/such/path"), 404)
+    assert server.process.poll() is None
+    assert server.client.get("/health").status_code == 200
+
+
+def test_decompression_bomb_is_refused_before_decoding(server: Server, tmp_path: Path) -> None:
+    bomb = io.BytesIO()
+    Image.new("L", (10000, 10000)).save(bomb, format="PNG")  # about 100 KB on disk, 100 megapixels decoded
+    assert len(bomb.getvalue()) < 200_000
+    body = assert_json_error(post_file(server, bomb.getvalue()), 413, "image_too_large")
+    assert "10000x10000" in body["error"]["message"]
+
+
+def test_body_size_limit(server: Server) -> None:
+    big = b"\0" * (9 * 1024 * 1024)
+    assert_json_error(post_file(server, big), 413, "body_too_large")
+
+    def chunks():  # no content-length: the limit is enforced while reading
+        for _ in range(10):
+            yield b"0" * (1024 * 1024)
+
+    response = server.client.post("/predict", content=chunks(), headers={"content-type": "application/json"})
+    assert_json_error(response, 413, "body_too_large")
+    assert server.client.get("/health").status_code == 200
+
+
+def test_concurrent_requests_are_batched_and_all_answered(server: Server, digit_images) -> None:
+    bodies = [png_bytes(img) for img, _ in digit_images[:48]]
+    expected = [post_file(server, b).json()["class"] for b in bodies]
+
+    def one(data: bytes) -> str:
+        with httpx.Client(base_url=server.url, timeout=30) as client:
+            response = client.post("/predict", files={"file": ("x.png", data, "image/png")})
+            assert response.status_code == 200
+            return response.json()["class"]
+
+    with ThreadPoolExecutor(16) as pool:
+        got = list(pool.map(one, bodies))
+    assert got == expected
+    metrics = server.client.get("/metrics").text
+    sizes = {float(line.split()[-1]) for line in metrics.splitlines() if line.startswith("neuralab_batch_size_sum")}
+    counts = {float(line.split()[-1]) for line in metrics.splitlines() if line.startswith("neuralab_batch_size_count")}
+    assert sizes and counts and max(sizes) > max(counts)  # some forward pass carried more than one input
+
+
+def test_metrics_and_one_json_log_line_per_request(server: Server) -> None:
+    rid = "test-request-42"
+    response = server.client.get("/health", headers={"x-request-id": rid})
+    assert response.headers["x-request-id"] == rid
+    server.client.post("/predict", content=b"x", headers={"content-type": "text/plain", "x-request-id": "bad id!"})
+    metrics = server.client.get("/metrics").text
+    assert 'neuralab_requests_total{method="GET",path="/health",status="200"}' in metrics
+    assert 'status="415"' in metrics and "neuralab_request_seconds_bucket" in metrics
+    records = [json.loads(line) for line in server.log_lines() if line.startswith("{") and '"request_id"' in line]
+    mine = [r for r in records if r["request_id"] == rid]
+    assert len(mine) == 1 and mine[0]["path"] == "/health" and mine[0]["status"] == 200 and mine[0]["ms"] >= 0
+    unsafe = [r for r in records if r["status"] == 415]
+    assert unsafe and all(r["request_id"] != "bad id!" for r in unsafe)
+
+
+def test_bad_run_folder_fails_at_start_with_a_message(tmp_path: Path) -> None:
+    from tests.conftest import run_cli
+
+    result = run_cli("serve", str(tmp_path / "missing"))
+    assert result.returncode == 2 and "does not exist" in result.stderr and "Traceback" not in result.stderr
+    (tmp_path / "broken").mkdir()
+    (tmp_path / "broken" / "model.json").write_text("{}")
+    (tmp_path / "broken" / "model.safetensors").write_bytes(zlib.compress(b"junk"))
+    result = run_cli("serve", str(tmp_path / "broken"))
+    assert result.returncode == 2 and "Traceback" not in result.stderr

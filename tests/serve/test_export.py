@@ -1,0 +1,57 @@
+"""Export to ONNX and TorchScript with a parity check, and the onnx backend serving the same answers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from neuralab.errors import UserError
+from neuralab.serve.export import export_run, sample_batch
+from neuralab.serve.predictor import Predictor
+from tests.conftest import run_cli
+from tests.serve.conftest import png_bytes, start_server, stop_server
+
+
+def test_export_onnx_cli_prints_parity_and_backend_agrees(digits_run: Path, tmp_path: Path, digit_images) -> None:
+    result = run_cli("export", str(digits_run), "--format", "onnx")
+    assert result.returncode == 0, result.stderr
+    assert "max abs difference" in result.stdout
+    assert (digits_run / "model.onnx").is_file()
+
+    torch_predictor, onnx_predictor = Predictor(digits_run), Predictor(digits_run, "onnx")
+    batch = [torch_predictor.preprocess.normalize(x[None])[0] for x in []]  # noqa: F841 (keeps names honest)
+    raw = list(sample_batch(torch_predictor.preprocess, 1).shape)
+    assert raw == [1, 1, 8, 8]
+    inputs = [torch_predictor.preprocess.image_to_uint8(__import__("PIL.Image").Image.fromarray(img)) for img, _ in digit_images]
+    np.testing.assert_allclose(onnx_predictor.predict_proba(inputs), torch_predictor.predict_proba(inputs), atol=1e-5)
+
+    server = start_server(digits_run, tmp_path / "onnx.log", "--backend", "onnx")
+    try:
+        assert server.client.get("/health").json()["backend"] == "onnx"
+        for img, _ in digit_images[:10]:
+            got = server.client.post("/predict", files={"file": ("d.png", png_bytes(img), "image/png")}).json()
+            expected = torch_predictor.predict_proba([torch_predictor.preprocess.image_to_uint8(__import__("PIL.Image").Image.fromarray(img))])[0]
+            assert got["index"] == int(np.argmax(expected))
+    finally:
+        stop_server(server)
+
+
+def test_export_torchscript(digits_run: Path, tmp_path: Path) -> None:
+    result = export_run(digits_run, "torchscript", tmp_path / "m.pt")
+    assert result.path.is_file() and result.max_abs_diff < 1e-4
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary file left behind
+
+
+def test_export_errors(digits_run: Path, tmp_path: Path) -> None:
+    with pytest.raises(UserError, match="unknown export format"):
+        export_run(digits_run, "tflite", tmp_path / "x")  # type: ignore[arg-type]
+    with pytest.raises(UserError, match="does not exist"):
+        export_run(tmp_path / "nope", "onnx")
+    missing = tmp_path / "run"
+    missing.mkdir()
+    for name in ("model.json", "model.safetensors"):
+        (missing / name).write_bytes((digits_run / name).read_bytes())
+    with pytest.raises(UserError, match="export it first"):
+        Predictor(missing, "onnx")
