@@ -60,9 +60,13 @@ def test_json_inputs_base64_array_and_batch(server: Server, digit_images) -> Non
     data_url = server.client.post("/predict?top_k=1", json={"image_base64": "data:image/png;base64," + b64})
     assert data_url.status_code == 200 and len(data_url.json()["top"]) == 1
 
-    batch = server.client.post("/predict/batch", json={"instances": [{"array": img.tolist()} for img, _ in digit_images[:10]]})
+    batch = server.client.post(
+        "/predict/batch", json={"instances": [{"array": img.tolist()} for img, _ in digit_images[:10]]}
+    )
     assert batch.status_code == 200
-    singles = [server.client.post("/predict", json={"array": img.tolist()}).json()["class"] for img, _ in digit_images[:10]]
+    singles = [
+        server.client.post("/predict", json={"array": img.tolist()}).json()["class"] for img, _ in digit_images[:10]
+    ]
     assert [p["class"] for p in batch.json()["predictions"]] == singles
 
     files = [("files", (f"{i}.png", png_bytes(img), "image/png")) for i, (img, _) in enumerate(digit_images[:4])]
@@ -100,7 +104,9 @@ def test_bad_inputs_get_a_clear_4xx_and_the_server_lives(server: Server, digit_i
     rgba = np.random.default_rng(1).integers(0, 256, (300, 20, 4), dtype=np.uint8)
     assert post_file(server, png_bytes(rgba, "RGBA")).status_code == 200
     assert_json_error(server.client.post("/predict", content=b"x", headers={"content-type": "text/plain"}), 415)
-    assert_json_error(server.client.post("/predict", content=b"{not json", headers={"content-type": "application/json"}), 422)
+    assert_json_error(
+        server.client.post("/predict", content=b"{not json", headers={"content-type": "application/json"}), 422
+    )
     assert_json_error(server.client.post("/predict", content=b"", headers={"content-type": "application/json"}), 400)
     assert_json_error(server.client.post("/predict", json={"array": [[1, 2], [3]]}), 422)
     assert_json_error(server.client.post("/predict", json={"array": np.zeros((9, 8)).tolist()}), 422)

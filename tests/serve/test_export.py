@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from neuralab.errors import UserError
 from neuralab.serve.export import export_run, sample_batch
@@ -21,10 +22,8 @@ def test_export_onnx_cli_prints_parity_and_backend_agrees(digits_run: Path, tmp_
     assert (digits_run / "model.onnx").is_file()
 
     torch_predictor, onnx_predictor = Predictor(digits_run), Predictor(digits_run, "onnx")
-    batch = [torch_predictor.preprocess.normalize(x[None])[0] for x in []]  # noqa: F841 (keeps names honest)
-    raw = list(sample_batch(torch_predictor.preprocess, 1).shape)
-    assert raw == [1, 1, 8, 8]
-    inputs = [torch_predictor.preprocess.image_to_uint8(__import__("PIL.Image").Image.fromarray(img)) for img, _ in digit_images]
+    assert list(sample_batch(torch_predictor.preprocess, 1).shape) == [1, 1, 8, 8]
+    inputs = [torch_predictor.preprocess.image_to_uint8(Image.fromarray(img)) for img, _ in digit_images]
     np.testing.assert_allclose(onnx_predictor.predict_proba(inputs), torch_predictor.predict_proba(inputs), atol=1e-5)
 
     server = start_server(digits_run, tmp_path / "onnx.log", "--backend", "onnx")
@@ -32,8 +31,8 @@ def test_export_onnx_cli_prints_parity_and_backend_agrees(digits_run: Path, tmp_
         assert server.client.get("/health").json()["backend"] == "onnx"
         for img, _ in digit_images[:10]:
             got = server.client.post("/predict", files={"file": ("d.png", png_bytes(img), "image/png")}).json()
-            expected = torch_predictor.predict_proba([torch_predictor.preprocess.image_to_uint8(__import__("PIL.Image").Image.fromarray(img))])[0]
-            assert got["index"] == int(np.argmax(expected))
+            expected = torch_predictor.predict_proba([torch_predictor.preprocess.image_to_uint8(Image.fromarray(img))])
+            assert got["index"] == int(np.argmax(expected[0]))
     finally:
         stop_server(server)
 

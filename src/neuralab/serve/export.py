@@ -54,8 +54,9 @@ def _export_onnx(model: nn.Module, example: torch.Tensor, path: Path) -> str:
 
         with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
             warnings.simplefilter("ignore")
-            torch.onnx.export(model, (example,), str(path), dynamo=True, dynamic_shapes=({0: Dim("batch")},),
-                              verbose=False, **kwargs)  # fmt: skip
+            batch_dim = ({0: Dim("batch")},)
+            torch.onnx.export(model, (example,), str(path), dynamo=True, dynamic_shapes=batch_dim,
+                              external_data=False, verbose=False, **kwargs)  # fmt: skip
         return "torch.export"
     except Exception:  # fall back rather than fail: the legacy exporter covers more old-style modules
         with warnings.catch_warnings():
@@ -73,7 +74,9 @@ def _onnx_logits(path: Path, x: torch.Tensor) -> np.ndarray:
 
 
 def _torchscript_logits(path: Path, x: torch.Tensor) -> np.ndarray:
-    loaded = torch.jit.load(str(path), map_location="cpu")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)  # TorchScript is deprecated in torch >= 2.9, still loadable
+        loaded = torch.jit.load(str(path), map_location="cpu")
     with torch.inference_mode():
         return loaded(x).numpy()
 
