@@ -6,6 +6,7 @@ start-up with a clear message instead of on the first request.
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 from collections.abc import AsyncIterator
@@ -117,6 +118,11 @@ def create_app(run_dir: Path, settings: ServeSettings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        await batcher.warm_up(predictor.warm_up_inputs(settings.max_batch))
+        # Everything loaded so far (torch, the model, FastAPI) lives as long as the server: freezing it
+        # keeps the garbage collector from rescanning it, which measured as ~170 ms pauses under load.
+        gc.collect()
+        gc.freeze()
         batcher.start()
         LOG.info('{"event": "started", "run": "%s", "backend": "%s"}', predictor.run_dir.name, settings.backend)
         yield

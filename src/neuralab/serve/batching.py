@@ -36,6 +36,12 @@ class MicroBatcher(Generic[Item]):
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="neuralab-infer")
         self._task: asyncio.Task[None] | None = None
 
+    async def warm_up(self, batches: list[list[Item]]) -> None:
+        """Run a few batches in the inference thread before serving: its first calls pay one-off costs."""
+        loop = asyncio.get_running_loop()
+        for batch in batches:
+            await loop.run_in_executor(self._executor, self.run_batch, batch)
+
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._loop())
 
