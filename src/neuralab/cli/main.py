@@ -199,6 +199,32 @@ def lr_find(
 
 
 @app.command()
+def explain(
+    run_dir: Annotated[Path, typer.Argument(help="a finished run folder")],
+    images: Annotated[list[Path], typer.Argument(help="image files")],
+    method: Annotated[
+        str, typer.Option(help="gradcam, gradcam++, integrated-gradients, saliency, occlusion, lime, shap")
+    ] = "gradcam",
+    target: Annotated[
+        str | None, typer.Option(help="class to explain (name or index); default: the predicted one")
+    ] = None,
+    layer: Annotated[str | None, typer.Option(help="layer for CAM methods; default: the last spatial layer")] = None,
+    out: Annotated[Path | None, typer.Option(help="folder for the overlays (default: RUN_DIR/explain)")] = None,
+) -> None:
+    """Explain predictions: one overlay PNG per image with the predicted and the explained class."""
+    from neuralab.explain import explain_files
+
+    for path, exp in explain_files(run_dir, images, method, target, layer, out):
+        where = f" (layer {exp.layer})" if exp.layer else ""
+        gap = f"; completeness gap {exp.completeness_gap:.2e}" if exp.completeness_gap is not None else ""
+        console.print(
+            f"{path}: predicted {exp.predicted_label} {100 * exp.probability:.1f}%, {exp.method} for "
+            f"{exp.target_label}{where}{gap}",
+            highlight=False,
+        )
+
+
+@app.command()
 def serve(
     run_dir: Annotated[Path, typer.Argument(help="a finished run folder")],
     host: Annotated[str, typer.Option(help="interface to bind; 0.0.0.0 exposes it to the network")] = "127.0.0.1",
