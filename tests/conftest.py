@@ -19,6 +19,20 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("NEURALAB_DATA", raising=False)
 
 
+@pytest.fixture(scope="session")
+def digits_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One real digits run (default recipe, ~3 s), shared by the serve, explain and report tests."""
+    import io
+
+    from rich.console import Console
+
+    from neuralab.pipeline import resolve_config, run_config
+
+    out = tmp_path_factory.mktemp("shared-runs")
+    cfg = resolve_config({"data": {"name": "digits"}, "out_dir": str(out), "name": "digits"})
+    return run_config(cfg, Console(file=io.StringIO())).run_dir
+
+
 def run_cli(*args: str, cwd: Path | None = None, timeout: float = 300) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "COLUMNS": "120"}
     return subprocess.run(

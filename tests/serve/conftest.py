@@ -16,16 +16,6 @@ import httpx
 import numpy as np
 import pytest
 from PIL import Image
-from rich.console import Console
-
-from neuralab.pipeline import resolve_config, run_config
-
-
-@pytest.fixture(scope="session")
-def digits_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("serve-runs")
-    cfg = resolve_config({"data": {"name": "digits"}, "out_dir": str(out), "name": "digits"})
-    return run_config(cfg, Console(file=io.StringIO())).run_dir
 
 
 def free_port() -> int:

@@ -153,7 +153,7 @@ def explain_files(
     )
     out_dir = Path(out_dir) if out_dir else Path(run_dir) / "explain"
     written = []
-    safe_method = re.sub(r"[^a-z0-9]+", "-", method)
+    safe_method = re.sub(r"[^a-z0-9-]+", "", method.replace("++", "pp"))
     for path, image, exp in zip(files, raw, results, strict=True):
         target_png = out_dir / f"{Path(path).stem}.{safe_method}.png"
         atomic_write_bytes(target_png, overlay_png(image.numpy(), exp.heat, caption(exp)))
