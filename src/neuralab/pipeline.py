@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from PIL import Image, UnidentifiedImageError
 from rich.console import Console
@@ -49,6 +50,7 @@ from neuralab.runs import (
     read_config,
     read_json,
     save_model,
+    save_tensors,
     torch_versions,
 )
 from neuralab.train import (
@@ -153,6 +155,28 @@ def make_loader(
         num_workers=cfg.data.num_workers,
         sample_weights=sample_weights if train else None,
     )
+
+
+def raw_inputs(samples: Samples, indices: list[int]) -> torch.Tensor:
+    """The stored (uint8 or float) inputs of some examples, whichever way the samples are held."""
+    if isinstance(samples, TensorSamples):
+        return samples.x[torch.tensor(indices, dtype=torch.long)]
+    return torch.stack([samples[i][0] for i in indices])  # type: ignore[index]
+
+
+def save_errors(path: Path, samples: Samples, y_true: np.ndarray, y_pred: np.ndarray, probs: np.ndarray,
+                keep: int = 200) -> None:  # fmt: skip
+    """Keep the most confident mistakes on the test split, for the report's gallery and error analysis."""
+    wrong = np.flatnonzero(y_true != y_pred)
+    confidence = probs[np.arange(len(probs)), y_pred]
+    chosen = wrong[np.argsort(-confidence[wrong], kind="stable")][:keep].tolist()
+    save_tensors(path, {
+        "inputs": raw_inputs(samples, chosen) if chosen else torch.zeros(0),
+        "index": torch.tensor(chosen, dtype=torch.long),
+        "y_true": torch.from_numpy(y_true[chosen].astype(np.int64)),
+        "y_pred": torch.from_numpy(y_pred[chosen].astype(np.int64)),
+        "confidence": torch.from_numpy(confidence[chosen].astype(np.float32)),
+    })  # fmt: skip
 
 
 def make_loss(balance: str, cfg: RunConfig, class_weights: torch.Tensor) -> LossFn:
@@ -327,8 +351,12 @@ def run_config(
 
     test_metrics: dict[str, Any] | None = None
     if evaluate_test:
-        result = trainer.evaluate(make_loader(prepared.test, cfg, data.preprocess, device, train=False))
+        result = trainer.evaluate(
+            make_loader(prepared.test, cfg, data.preprocess, device, train=False), with_probabilities=True
+        )
         test_metrics = {"loss": result.loss, **classification_metrics(result.y_true, result.y_pred, data.classes)}
+        if device.is_main and result.probabilities is not None:
+            save_errors(paths.errors, prepared.test, result.y_true, result.y_pred, result.probabilities)
     summary = {
         "dataset": cfg.data.name,
         "model": cfg.model.name,

@@ -56,14 +56,27 @@ class RunPaths:
         return self.root / "checkpoints"
 
     @property
+    def errors(self) -> Path:
+        """The most confident test mistakes (inputs, labels, predictions) for the report's gallery."""
+        return self.root / "errors.safetensors"
+
+    @property
     def best_weights(self) -> Path:
         return self.checkpoints / "best.safetensors"
+
+
+def default_file_mode() -> int:
+    """What a plain open() would give a new file (mkstemp's own 0600 would hide runs from teammates)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write to a synced temporary file, then rename: readers see the old file or the new one, never half."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.fchmod(fd, default_file_mode())
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
@@ -83,15 +96,7 @@ def atomic_write_json(path: Path, obj: Any) -> None:
 
 
 def save_weights(model: nn.Module, path: Path) -> None:
-    tensors = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        save_file(tensors, tmp, metadata={"format": "pt"})
-        os.replace(tmp, path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+    save_tensors(path, dict(model.state_dict()))
 
 
 def load_weights(model: nn.Module, path: Path) -> None:
@@ -104,6 +109,26 @@ def load_weights(model: nn.Module, path: Path) -> None:
     except RuntimeError as err:
         first = str(err).splitlines()[0:3]
         raise UserError(f"{path}: weights do not fit the model described in model.json ({' '.join(first)})") from None
+
+
+def save_tensors(path: Path, tensors: dict[str, torch.Tensor]) -> None:
+    """Plain tensors to safetensors, atomically (never a pickle)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.fchmod(fd, default_file_mode())
+    os.close(fd)
+    try:
+        save_file({k: v.detach().cpu().contiguous() for k, v in tensors.items()}, tmp)
+        os.replace(tmp, path)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+
+
+def load_tensors(path: Path) -> dict[str, torch.Tensor]:
+    try:
+        return load_file(str(path))
+    except (SafetensorError, OSError, ValueError) as err:
+        raise UserError(f"{path}: not a readable safetensors file ({err})") from None
 
 
 def new_run_dir(out_dir: Path, name: str) -> Path:

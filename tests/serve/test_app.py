@@ -192,3 +192,31 @@ def test_bad_run_folder_fails_at_start_with_a_message(tmp_path: Path) -> None:
     (tmp_path / "broken" / "model.safetensors").write_bytes(zlib.compress(b"junk"))
     result = run_cli("serve", str(tmp_path / "broken"))
     assert result.returncode == 2 and "Traceback" not in result.stderr
+
+
+def test_explain_endpoint_returns_an_overlay(server: Server, digit_images) -> None:
+    image, _ = digit_images[0]
+    response = server.client.post(
+        "/explain?method=gradcam%2B%2B", files={"file": ("d.png", png_bytes(image), "image/png")}
+    )
+    assert response.status_code == 200 and response.headers["content-type"] == "image/png"
+    assert Image.open(io.BytesIO(response.content)).size[0] > 100
+    by_json = server.client.post("/explain?target=3", json={"array": image.tolist()})
+    assert by_json.status_code == 200
+    assert_json_error(server.client.post("/explain?method=magic", json={"array": image.tolist()}), 422)
+    assert_json_error(server.client.post("/explain?target=cat", json={"array": image.tolist()}), 422)
+    assert server.client.get("/metadata").json()["explain"] is True
+
+
+def test_two_workers_serve_the_same_answers(digits_run: Path, tmp_path: Path, digit_images) -> None:
+    from tests.serve.conftest import start_server, stop_server
+
+    two = start_server(digits_run, tmp_path / "two.log", "--workers", "2")
+    try:
+        predictor = Predictor(digits_run)
+        for image, _ in digit_images[:6]:
+            body = post_file(two, png_bytes(image)).json()
+            expected = predictor.predict_proba([predictor.preprocess.image_to_uint8(Image.fromarray(image))])[0]
+            assert body["index"] == int(np.argmax(expected))
+    finally:
+        stop_server(two)

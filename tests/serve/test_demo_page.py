@@ -37,6 +37,9 @@ def test_drop_an_image_and_see_the_top_classes(server: Server, tmp_path: Path, d
             assert len(rows) == 5
             assert rows[0].startswith(expected["class"])
             assert page.locator("#preview").evaluate("img => img.complete && img.naturalWidth > 0")
+            page.wait_for_selector("#camfig:not([hidden])")  # the Grad-CAM overlay from /explain
+            assert page.locator("#cam").evaluate("img => img.complete && img.naturalWidth > 100")
+            assert expected["class"] in page.locator("#camcap").inner_text()
 
             page.set_input_files("#file", files=[{"name": "notes.txt", "mimeType": "text/plain", "buffer": b"hello"}])
             page.wait_for_function("document.getElementById('error').textContent.includes('415')")

@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from neuralab.errors import UserError
-from neuralab.report.plots import confusion_png, curves_png, read_metrics
+from neuralab.report.errors import explained_errors, most_confused, pair_examples
+from neuralab.report.plots import confusion_png, curves_png, read_metrics, thumbnails_png
 from neuralab.runs import RunPaths, atomic_write_text, read_json
 
 
@@ -26,6 +27,55 @@ def _per_class_table(per_class: dict[str, dict[str, Any]]) -> str:
     return f"<table><tr><th>class</th><th>precision</th><th>recall</th><th>F1</th><th>support</th></tr>{rows}</table>"
 
 
+def _metrics_table(test: dict[str, Any], summary: dict[str, Any]) -> str:
+    rows = [
+        ("test accuracy", f"{100 * test['accuracy']:.2f}%"),
+        ("test macro-F1", f"{100 * test['macro_f1']:.2f}%"),
+        ("test balanced accuracy", f"{100 * test['balanced_accuracy']:.2f}%"),
+        ("test loss", f"{test['loss']:.4f}"),
+        ("best validation epoch", f"{summary['best']['epoch']} of {summary['epochs_run']}"),
+        ("training time", f"{summary['train_seconds']:.1f} s ({summary['train_images_per_s']:.0f} images/s)"),
+        ("parameters", f"{summary['parameters']['trainable']:,} trainable, {summary['parameters']['frozen']:,} frozen"),
+        ("device / precision", f"{summary['device']} / {summary['precision']}"),
+    ]
+    body = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>" for k, v in rows)
+    return f"<table class='kv'>{body}</table>"
+
+
+def _error_analysis(run_dir: Path, test: dict[str, Any], classes: list[str]) -> list[str]:
+    pairs = most_confused(test["confusion_matrix"], classes)
+    if not pairs:
+        return ["<h2>Most-confused classes</h2><p>No test example was misclassified.</p>"]
+    examples = pair_examples(run_dir, pairs, classes)
+    parts = ["<h2>Most-confused classes</h2><table><tr><th>true</th><th>predicted as</th><th>count</th>"
+             "<th>share of the true class</th><th>examples (most confident first)</th></tr>"]  # fmt: skip
+    for pair in pairs:
+        images = examples.get((pair.true, pair.predicted))
+        cell = (
+            _img(thumbnails_png(images, f"{pair.true} → {pair.predicted}"), f"{pair.true} as {pair.predicted}")
+            if images is not None
+            else ""
+        )
+        parts.append(
+            f"<tr><td>{html.escape(pair.true)}</td><td>{html.escape(pair.predicted)}</td><td>{pair.count}</td>"
+            f"<td>{100 * pair.share_of_true:.1f}%</td><td>{cell}</td></tr>"
+        )
+    parts.append("</table>")
+    gallery, method = explained_errors(run_dir)
+    if gallery:
+        figures = "".join(
+            f"<figure>{_img(item.png, f'test #{item.test_index}: {item.true} predicted as {item.predicted}')}"
+            f"<figcaption>test #{item.test_index}</figcaption></figure>"
+            for item in gallery
+        )
+        parts.append(
+            f"<h2>Misclassified test examples</h2><p>The {len(gallery)} most confident mistakes, each with "
+            f"its {html.escape(str(method))} map for the predicted class: where the model looked when it "
+            f"went wrong.</p><div class='gallery'>{figures}</div>"
+        )
+    return parts
+
+
 def write_report(run_dir: Path) -> Path:
     """Write `report.html` into the run folder from its files; returns its path."""
     paths = RunPaths(Path(run_dir))
@@ -40,9 +90,8 @@ def write_report(run_dir: Path) -> Path:
     sections = [
         f"<h1>{html.escape(paths.root.name)}</h1>",
         f"<p>{html.escape(summary['model'])} on {html.escape(summary['dataset'])}: test accuracy "
-        f"<b>{100 * test['accuracy']:.2f}%</b>, macro-F1 {100 * test['macro_f1']:.2f}%, balanced accuracy "
-        f"{100 * test['balanced_accuracy']:.2f}%; best validation epoch {summary['best']['epoch']} of "
-        f"{summary['epochs_run']}; {summary['train_seconds']:.1f} s of training.</p>",
+        f"<b>{100 * test['accuracy']:.2f}%</b>, macro-F1 {100 * test['macro_f1']:.2f}%.</p>",
+        "<h2>Final metrics</h2>" + _metrics_table(test, summary),
     ]
     if paths.metrics.exists():
         sections.append("<h2>Training curves</h2>" + _img(curves_png(read_metrics(paths.metrics)), "training curves"))
@@ -59,6 +108,7 @@ def write_report(run_dir: Path) -> Path:
     sections += [
         "<h2>Confusion matrix (test)</h2>"
         + _img(confusion_png(test["confusion_matrix"], card["classes"]), "confusion matrix"),
+        *_error_analysis(paths.root, test, card["classes"]),
         "<h2>Per class (test)</h2>" + _per_class_table(test["per_class"]),
         "<h2>Config</h2><pre>" + html.escape(paths.config.read_text(encoding="utf-8")) + "</pre>",
         "<h2>Reproducibility</h2><pre>"
@@ -68,9 +118,12 @@ def write_report(run_dir: Path) -> Path:
         + "</pre>",
     ]
     page = (
-        "<!doctype html><html lang='en'><head><meta charset='utf-8'><title>neuralab report</title>"
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
+        f"<title>neuralab report: {html.escape(paths.root.name)}</title><link rel='icon' href='data:,'>"
         "<style>body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em}"
         "img{max-width:100%}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 8px}"
+        "table.kv th{text-align:left;background:#f6f6f6}.gallery{display:flex;flex-wrap:wrap;gap:6px}"
+        "figure{margin:0;text-align:center;font-size:12px;color:#555}"
         "pre{background:#f6f6f6;padding:1em;overflow:auto}</style></head><body>"
         + "".join(sections)
         + "</body></html>\n"

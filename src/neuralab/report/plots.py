@@ -84,3 +84,17 @@ def lr_find_png(lrs: list[float], losses: list[float], suggestion: float) -> byt
     ax.grid(alpha=0.3)
     ax.legend()
     return _png(fig)
+
+
+def thumbnails_png(images: np.ndarray, title: str) -> bytes:
+    """A row of uint8 [C, H, W] images (examples of one confusion), labelled by `title`."""
+    count = len(images)
+    fig, axes = plt.subplots(1, count, figsize=(1.1 * count + 0.2, 1.4), squeeze=False)
+    for ax, image in zip(axes[0], images, strict=True):
+        if image.shape[0] == 1:
+            ax.imshow(image[0], cmap="gray", vmin=0, vmax=255, interpolation="nearest")
+        else:
+            ax.imshow(image.transpose(1, 2, 0), interpolation="nearest")
+        ax.axis("off")
+    fig.suptitle(title, fontsize=8)
+    return _png(fig)

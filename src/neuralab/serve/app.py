@@ -26,6 +26,10 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from neuralab.errors import UserError
+from neuralab.explain import METHODS, explain_batch
+from neuralab.explain.explainer import caption, resolve_target
+from neuralab.explain.overlay import overlay_png
 from neuralab.serve.batching import MicroBatcher
 from neuralab.serve.inputs import InputError, InputLimits, array_to_tensor, decode_base64, decode_image
 from neuralab.serve.monitoring import LOG, Metrics, ObservabilityMiddleware, request_id_of
@@ -256,13 +260,55 @@ def create_app(run_dir: Path, settings: ServeSettings | None = None) -> FastAPI:
         probs = np.stack(await batcher.submit_many(tensors))
         return JSONResponse({"predictions": prediction_body(probs, k), "request_id": request_id_of(request.scope)})
 
+    can_explain = preprocess.kind == "image"
+
+    @app.post(
+        "/explain",
+        responses={
+            200: {"content": {"image/png": {}}, "description": "the input with its heatmap"},
+            **_error_responses(),
+        },
+        openapi_extra=_request_body_doc(single_schema, single_form),
+        summary="Explain one image: a PNG overlay of Grad-CAM (or another method) for the predicted or given class",
+        response_class=Response,
+    )
+    async def explain(
+        request: Request,
+        method: str = Query("gradcam", description=", ".join(METHODS)),
+        target: str | None = Query(None, description="class name or index; default: the predicted class"),
+    ) -> Response:
+        if not can_explain:
+            raise InputError("explanations are served for image models only", 415, "wrong_input")
+        if method not in METHODS:
+            raise InputError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}", 422, "invalid_request")
+        if content_kind(request) == "multipart":
+            tensor = await image_tensor((await uploads(request, "file", many=False))[0])
+        else:
+            tensor = await instance_tensor(await parse_json(request, PredictRequest))
+        try:
+            target_index = resolve_target(target, predictor.classes)
+        except UserError as err:
+            raise InputError(err.message, 422, "invalid_request") from None
+
+        def render() -> bytes:
+            exp = explain_batch(predictor.model, preprocess, tensor[None], predictor.classes, method, target_index)[0]
+            return overlay_png(tensor.numpy(), exp.heat, caption(exp))
+
+        try:
+            png = await run_in_threadpool(render)
+        except UserError as err:  # e.g. a CAM method on a model without convolutions
+            raise InputError(err.message, 422, "cannot_explain") from None
+        return Response(png, media_type="image/png")
+
     @app.get("/health", response_model=Health, summary="Liveness: the model is loaded and the batcher runs")
     async def health() -> dict[str, Any]:
         return {"status": "ok", "run": predictor.run_dir.name, "backend": settings.backend}
 
     @app.get("/metadata", summary="Classes, the expected input and the preprocessing training used")
     async def metadata() -> dict[str, Any]:
-        return predictor.metadata() | {"limits": asdict(limits), "max_batch": settings.max_batch}
+        return predictor.metadata() | {
+            "limits": asdict(limits), "max_batch": settings.max_batch, "explain": can_explain,
+        }  # fmt: skip
 
     @app.get("/metrics", summary="Prometheus metrics", response_class=Response)
     async def prometheus() -> Response:

@@ -21,7 +21,7 @@ from torch import nn
 
 from neuralab.data.transforms import Preprocess
 from neuralab.errors import NeuralabError, UserError
-from neuralab.runs import load_model
+from neuralab.runs import default_file_mode, load_model
 
 Format = Literal["onnx", "torchscript"]
 SUFFIX = {"onnx": ".onnx", "torchscript": ".torchscript.pt"}
@@ -89,6 +89,7 @@ def export_run(run_dir: Path, fmt: Format, out: Path | None = None, tolerance: f
     target = Path(out) if out else Path(run_dir) / ("model" + SUFFIX[fmt])
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    os.fchmod(fd, default_file_mode())
     os.close(fd)
     tmp = Path(tmp_name)
     try:
