@@ -49,3 +49,10 @@ needs_fashion = pytest.mark.skipif(
     not (FASHION_DIR / "train-images-idx3-ubyte.gz").exists(),
     reason="Debian's dataset-fashion-mnist is not installed (apt-get install dataset-fashion-mnist)",
 )
+
+
+FORTUNES_DIR = Path("/usr/share/games/fortunes")
+needs_fortunes = pytest.mark.skipif(
+    not (FORTUNES_DIR / "computers").exists() or not (FORTUNES_DIR / "chinese").exists(),
+    reason="Debian's fortune corpora are not installed (apt-get install fortunes fortunes-zh)",
+)

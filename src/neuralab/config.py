@@ -36,6 +36,17 @@ class DataConfig(_Section):
     target_column: str = Field("label", description="CSV column holding the class label")
     test_file: Path | None = Field(None, description="CSV of test rows (otherwise a stratified 20% is held out)")
     num_workers: int = Field(2, ge=0, description="DataLoader workers for folder datasets")
+    text_column: str = Field("text", description="CSV column holding the text (csv-text)")
+    text_level: Literal["auto", "word", "char", "char-bigram"] = Field(
+        "auto", description="tokens: words, or characters (+ bigrams) for Chinese/Japanese; auto reads the script"
+    )
+    num_words: int | None = Field(20000, gt=2, description="vocabulary cap: the most frequent training tokens")
+    ngrams: int = Field(1, ge=1, le=3, description="word level: add word n-grams up to this order (bag models)")
+    min_freq: int = Field(1, ge=1, description="drop tokens seen fewer times in the training split")
+    lowercase: bool = Field(True, description="lower-case text before tokenising")
+    maxlen: int | None = Field(None, gt=0, description="tokens per text (default: 95th percentile of train, <= 400)")
+    embeddings_file: Path | None = Field(None, description="GloVe / word2vec text-format vectors for text models")
+    freeze_embeddings: bool = Field(True, description="keep pretrained vectors fixed (false: fine-tune them)")
 
 
 class ModelConfig(_Section):

@@ -22,8 +22,10 @@ from rich.markup import escape
 
 from neuralab.config import RunConfig, deep_merge, validate
 from neuralab.data import DATASETS, BatchAugment, BatchLoader, LoadedData, LoadOptions, Samples, TensorSamples
+from neuralab.data.embeddings import align_vectors
 from neuralab.data.folder import FolderSamples
 from neuralab.data.splits import stratified_split, stratified_subset
+from neuralab.data.text import TextSamples, Tokenizer, choose_maxlen, encode
 from neuralab.data.transforms import Preprocess
 from neuralab.diagnose import (
     Finding,
@@ -99,7 +101,11 @@ class PreparedData:
     test: Samples
 
 
-def prepare_data(cfg: RunConfig) -> PreparedData:
+def prepare_data(cfg: RunConfig, stored: Preprocess | None = None) -> PreparedData:
+    """Load, subset and split; text is tokenised here, with a tokenizer fitted on the train split only.
+
+    `stored`: a run's saved text preprocessing, reused (evaluate) instead of refitting.
+    """
     info = DATASETS.get(cfg.data.name)
     data = info.load(
         LoadOptions(
@@ -109,6 +115,7 @@ def prepare_data(cfg: RunConfig) -> PreparedData:
             image_size=cfg.data.image_size,
             target_column=cfg.data.target_column,
             test_file=cfg.data.test_file,
+            text_column=cfg.data.text_column,
         )
     )
     train = data.train
@@ -118,7 +125,62 @@ def prepare_data(cfg: RunConfig) -> PreparedData:
     if cfg.data.val_fraction > 0:
         keep, held = stratified_split(train.targets, cfg.data.val_fraction, cfg.train.seed)
         train, val = train.subset(keep), train.subset(held)
-    return PreparedData(data, train, val, data.test)
+    test = data.test
+    if isinstance(train, TextSamples):
+        data.preprocess = stored or fit_text_preprocess(cfg, train.texts)
+        tokenizer = Tokenizer.from_dict(data.preprocess.extra["tokenizer"])
+        maxlen = data.preprocess.input_shape[0]
+
+        def ids(samples: Samples) -> TensorSamples:
+            assert isinstance(samples, TextSamples)
+            return TensorSamples(encode(tokenizer, samples.texts, maxlen), samples.targets)
+
+        train, val, test = ids(train), ids(val) if val is not None else None, ids(test)
+    return PreparedData(data, train, val, test)
+
+
+def fit_text_preprocess(cfg: RunConfig, texts: list[str]) -> Preprocess:
+    d = cfg.data
+    tokenizer = Tokenizer(d.text_level, d.num_words, d.min_freq, d.lowercase, ngrams=d.ngrams).fit(texts)
+    maxlen = d.maxlen or choose_maxlen(tokenizer.texts_to_sequences(texts))
+    return Preprocess(
+        kind="text", input_shape=(maxlen,), mean=(), std=(), scale=1.0,
+        extra={"tokenizer": tokenizer.to_dict(), "level": tokenizer.level, "vocab_size": tokenizer.vocab_size},
+    )  # fmt: skip
+
+
+def data_model_args(cfg: RunConfig, preprocess: Preprocess) -> dict[str, Any]:
+    """Model arguments the data decides: a text model's vocabulary size."""
+    args = dict(cfg.model.args)
+    if preprocess.kind == "text":
+        args["vocab_size"] = preprocess.extra["vocab_size"]
+    return args
+
+
+def load_pretrained_embeddings(cfg: RunConfig, model: torch.nn.Module, preprocess: Preprocess,
+                               console: Console) -> dict[str, Any] | None:  # fmt: skip
+    if cfg.data.embeddings_file is None:
+        return None
+    embedding = getattr(model, "embedding", None)
+    if preprocess.kind != "text" or not isinstance(embedding, torch.nn.Embedding):
+        raise UserError("data.embeddings_file needs a text dataset and a text model (text_bag, text_rnn, ...)")
+    vectors = align_vectors(
+        cfg.data.embeddings_file, Tokenizer.from_dict(preprocess.extra["tokenizer"]), cfg.train.seed
+    )
+    if vectors.matrix.shape[1] != embedding.embedding_dim:
+        raise UserError(
+            f"{cfg.data.embeddings_file} has {vectors.matrix.shape[1]}-d vectors; the model's embedding is "
+            f"{embedding.embedding_dim}-d",
+            hint=f"--set model.args.dim={vectors.matrix.shape[1]}",
+        )
+    with torch.no_grad():
+        embedding.weight.copy_(vectors.matrix)
+    embedding.weight.requires_grad_(not cfg.data.freeze_embeddings)
+    state = "frozen" if cfg.data.freeze_embeddings else "fine-tuned"
+    found = f"{vectors.found:,} of {vectors.vocab:,} vocabulary words ({100 * vectors.coverage:.1f}%)"
+    console.print(f"pretrained vectors: {found} found in {cfg.data.embeddings_file}; {state}", highlight=False)
+    return {"file": str(cfg.data.embeddings_file), "found": vectors.found, "vocab": vectors.vocab,
+            "coverage": vectors.coverage, "frozen": cfg.data.freeze_embeddings}  # fmt: skip
 
 
 def data_fingerprint(samples: Samples) -> str:
@@ -234,7 +296,9 @@ def run_config(
     prepared = prepare_data(cfg)
     data = prepared.data
     input_shape = data.preprocess.input_shape
-    model = create_model(cfg.model.name, input_shape, len(data.classes), **cfg.model.args)
+    model_args = data_model_args(cfg, data.preprocess)
+    model = create_model(cfg.model.name, input_shape, len(data.classes), data.preprocess.kind, **model_args)
+    embeddings = load_pretrained_embeddings(cfg, model, data.preprocess, console)
     device = Device.create(cfg.train.device, cfg.train.precision, cfg.train.channels_last, model)
     stats = summarize(model, input_shape)
     model = device.setup(model)
@@ -346,7 +410,7 @@ def run_config(
     assert isinstance(best, BestWeights)
     if paths.best_weights.exists():
         load_weights(trainer.model, paths.best_weights)
-    card = model_card(cfg, input_shape, data.classes, data.preprocess)
+    card = model_card(cfg, input_shape, data.classes, data.preprocess, model_args)
     save_model(run_dir, trainer.model, card)
 
     test_metrics: dict[str, Any] | None = None
@@ -369,6 +433,7 @@ def run_config(
         "parameters": {"trainable": stats.trainable, "frozen": stats.frozen},
         "forward_flops": stats.forward_flops,
         "balance": balance,
+        "embeddings": embeddings,
         "findings": [f.kind for f in findings],
         "device": str(device.device),
         "precision": device.precision,
@@ -400,7 +465,8 @@ def evaluate_run(run_dir: Path, split: str = "test") -> dict[str, Any]:
     """Metrics of the saved model on `split` (test or val), recomputed from the data."""
     cfg = read_config(run_dir)
     model, card = load_model(run_dir)
-    prepared = prepare_data(cfg)
+    stored = Preprocess.from_dict(card["preprocess"])
+    prepared = prepare_data(cfg, stored if stored.kind == "text" else None)
     samples = {"test": prepared.test, "val": prepared.val, "train": prepared.train}.get(split)
     if samples is None:
         raise UserError(f"split {split!r} is not available", hint="choose test, val or train")
@@ -443,6 +509,28 @@ def predict_images(run_dir: Path, files: list[Path], top_k: int = 1) -> list[dic
             ],
         }
         for row, path in enumerate(files)
+    ]
+
+
+def predict_texts(run_dir: Path, texts: list[str], top_k: int = 1) -> list[dict[str, Any]]:
+    """Class and probability for each text, tokenised with the run's own tokenizer."""
+    model, card = load_model(run_dir)
+    preprocess = Preprocess.from_dict(card["preprocess"])
+    if preprocess.kind != "text":
+        raise UserError(f"this run's model takes {preprocess.kind}s, not text", hint="give image files instead")
+    tokenizer = Tokenizer.from_dict(preprocess.extra["tokenizer"])
+    with torch.inference_mode():
+        probs = torch.softmax(model(encode(tokenizer, texts, preprocess.input_shape[0])), 1)
+    top = probs.topk(min(top_k, probs.shape[1]), dim=1)
+    return [
+        {
+            "text": text,
+            "top": [
+                {"class": card["classes"][int(i)], "probability": float(p)}
+                for p, i in zip(top.values[row], top.indices[row], strict=True)
+            ],
+        }
+        for row, text in enumerate(texts)
     ]
 
 

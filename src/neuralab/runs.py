@@ -149,12 +149,17 @@ def default_run_name(cfg: RunConfig) -> str:
 
 
 def model_card(
-    cfg: RunConfig, input_shape: tuple[int, ...], classes: list[str], preprocess: Preprocess
+    cfg: RunConfig,
+    input_shape: tuple[int, ...],
+    classes: list[str],
+    preprocess: Preprocess,
+    args: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
+    """model.json: everything needed to rebuild the model and feed it, without the training code."""
     return {
         "format": MODEL_FORMAT,
         "architecture": cfg.model.name,
-        "args": cfg.model.args,
+        "args": cfg.model.args if args is None else args,
         "input_shape": list(input_shape),
         "num_classes": len(classes),
         "classes": classes,
@@ -193,8 +198,10 @@ def load_model(run_dir: Path, weights: Path | None = None) -> tuple[nn.Module, d
     paths = check_run_dir(run_dir)
     card = read_json(paths.model_json)
     try:
-        model = create_model(card["architecture"], tuple(card["input_shape"]), card["num_classes"], **card["args"])
-        Preprocess.from_dict(card["preprocess"])
+        preprocess = Preprocess.from_dict(card["preprocess"])
+        model = create_model(
+            card["architecture"], tuple(card["input_shape"]), card["num_classes"], preprocess.kind, **card["args"]
+        )
     except (KeyError, TypeError) as err:
         raise UserError(f"{paths.model_json} lacks or mangles field {err}") from None
     load_weights(model, weights or paths.weights)

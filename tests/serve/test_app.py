@@ -220,3 +220,31 @@ def test_two_workers_serve_the_same_answers(digits_run: Path, tmp_path: Path, di
             assert body["index"] == int(np.argmax(expected))
     finally:
         stop_server(two)
+
+
+@pytest.mark.skipif(not Path("/usr/share/games/fortunes/chinese").exists(), reason="apt-get install fortunes-zh")
+def test_a_text_model_is_served_from_json(tmp_path: Path) -> None:
+    from rich.console import Console
+
+    from neuralab.pipeline import predict_texts, resolve_config, run_config
+    from tests.serve.conftest import start_server, stop_server
+
+    cfg = resolve_config(
+        {"data": {"name": "fortunes-zh"}, "train": {"epochs": 3}, "out_dir": str(tmp_path), "name": "t"}
+    )
+    run = run_config(cfg, Console(file=io.StringIO())).run_dir
+    server = start_server(run, tmp_path / "text.log")
+    try:
+        text = "学而时习之，不亦说乎"
+        body = server.client.post("/predict", json={"text": text, "top_k": 2}).json()
+        assert body["class"] == predict_texts(run, [text])[0]["top"][0]["class"] and len(body["top"]) == 2
+        batch = server.client.post("/predict/batch", json={"instances": [{"text": text}, {"text": "天下无道"}]})
+        assert batch.status_code == 200 and len(batch.json()["predictions"]) == 2
+        meta = server.client.get("/metadata").json()
+        assert meta["input"]["kind"] == "text" and "word_index" not in meta["preprocess"]["extra"]["tokenizer"]
+        assert_json_error(server.client.post("/predict", json={"text": "   "}), 422, "empty_text")
+        assert_json_error(server.client.post("/predict", json={"text": "字" * 30000}), 413, "text_too_long")
+        assert_json_error(post_file(server, b"\x89PNG"), 415)
+        assert_json_error(server.client.post("/predict", json={"array": [1, 2]}), 415)
+    finally:
+        stop_server(server)

@@ -79,7 +79,7 @@ def train(
     test = result.summary["test"]
     console.print(
         f"test accuracy [bold]{100 * test['accuracy']:.2f}%[/], macro-F1 {100 * test['macro_f1']:.2f}% "
-        f"({result.summary['train_seconds']:.1f} s training, {result.summary['train_images_per_s']:.0f} images/s)",
+        f"({result.summary['train_seconds']:.1f} s training, {result.summary['train_images_per_s']:.0f} examples/s)",
         highlight=False,
     )
     console.print(f"run folder: {result.run_dir}", highlight=False)
@@ -116,19 +116,33 @@ def evaluate(
 @app.command()
 def predict(
     run_dir: Annotated[Path, typer.Argument(help="a run folder")],
-    images: Annotated[list[Path], typer.Argument(help="image files")],
-    top_k: Annotated[int, typer.Option(help="classes to show per image")] = 1,
+    images: Annotated[list[Path] | None, typer.Argument(help="image files")] = None,
+    text: Annotated[list[str] | None, typer.Option("--text", help="a text to classify (repeatable)")] = None,
+    text_file: Annotated[Path | None, typer.Option(help="a UTF-8 file: one text per line")] = None,
+    top_k: Annotated[int, typer.Option(help="classes to show per input")] = 1,
     as_json: Annotated[bool, typer.Option("--json", help="print JSON lines")] = False,
 ) -> None:
-    """Predict the class of image files with a trained run."""
-    from neuralab.pipeline import predict_images
+    """Predict the class of image files, or of texts (--text, --text-file) with a text model."""
+    from neuralab.pipeline import predict_images, predict_texts
 
-    for row in predict_images(run_dir, images, top_k):
+    texts = list(text or [])
+    if text_file is not None:
+        try:
+            texts += [line for line in text_file.read_text(encoding="utf-8").splitlines() if line.strip()]
+        except FileNotFoundError:
+            raise UserError(f"{text_file}: no such file") from None
+        except UnicodeDecodeError as err:
+            raise UserError(f"{text_file}: not UTF-8 ({err.reason})") from None
+    if bool(texts) == bool(images):
+        raise UserError("give image files, or texts with --text / --text-file (not both, not neither)")
+    rows = predict_texts(run_dir, texts, top_k) if texts else predict_images(run_dir, images or [], top_k)
+    for row in rows:
         if as_json:
             print(json.dumps(row, ensure_ascii=False))
         else:
             best = ", ".join(f"{t['class']} {100 * t['probability']:.1f}%" for t in row["top"])
-            console.print(f"{row['file']}: {best}", highlight=False)
+            label = row.get("file") or (row["text"][:60] + ("…" if len(row["text"]) > 60 else ""))
+            console.print(f"{label}: {best}", highlight=False)
 
 
 @app.command()
@@ -201,7 +215,8 @@ def lr_find(
 @app.command()
 def explain(
     run_dir: Annotated[Path, typer.Argument(help="a finished run folder")],
-    images: Annotated[list[Path], typer.Argument(help="image files")],
+    images: Annotated[list[Path] | None, typer.Argument(help="image files")] = None,
+    text: Annotated[list[str] | None, typer.Option("--text", help="texts, for text models (repeatable)")] = None,
     method: Annotated[
         str, typer.Option(help="gradcam, gradcam++, integrated-gradients, saliency, occlusion, lime, shap")
     ] = "gradcam",
@@ -211,10 +226,24 @@ def explain(
     layer: Annotated[str | None, typer.Option(help="layer for CAM methods; default: the last spatial layer")] = None,
     out: Annotated[Path | None, typer.Option(help="folder for the overlays (default: RUN_DIR/explain)")] = None,
 ) -> None:
-    """Explain predictions: one overlay PNG per image with the predicted and the explained class."""
+    """Explain predictions: an overlay PNG per image, or an HTML page of token attributions (--text)."""
     from neuralab.explain import explain_files
 
-    for path, exp in explain_files(run_dir, images, method, target, layer, out):
+    if bool(text) == bool(images):
+        raise UserError("give image files, or texts with --text (not both, not neither)")
+    if text:
+        from neuralab.explain.explainer import explain_texts, write_text_explanations
+
+        explanations = explain_texts(run_dir, text, target)
+        page = write_text_explanations(explanations, (out or run_dir / "explain") / "tokens.html")
+        for e in explanations:
+            top = sorted(zip(e.scores, e.tokens, strict=True), reverse=True)[:5]
+            strongest = ", ".join(f"{t} {s:+.3f}" for s, t in top)
+            console.print(f"{e.text[:50]}: predicted {e.predicted_label} {100 * e.probability:.1f}%; for "
+                          f"{e.target_label}: {strongest}", highlight=False)  # fmt: skip
+        console.print(f"token attributions: {page}", highlight=False)
+        return
+    for path, exp in explain_files(run_dir, images or [], method, target, layer, out):
         where = f" (layer {exp.layer})" if exp.layer else ""
         gap = f"; completeness gap {exp.completeness_gap:.2e}" if exp.completeness_gap is not None else ""
         console.print(

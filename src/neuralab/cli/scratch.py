@@ -81,12 +81,9 @@ def train(
 @app.command("plot-activations")
 def plot_activations(out: Annotated[Path, typer.Option(help="PNG file to write")] = Path("activations.png")) -> None:
     """Draw sigmoid, tanh, ReLU and leaky ReLU with their derivatives, as the tutorial does."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     import numpy as np
 
+    from neuralab.plotting import plt
     from neuralab.scratch.activations import FUNCTIONS
 
     x = np.linspace(-5, 5, 401)

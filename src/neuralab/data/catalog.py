@@ -12,6 +12,7 @@ from neuralab.data.folder import load_image_folder
 from neuralab.data.mnist import load_fashion_mnist, load_mnist
 from neuralab.data.registry import DatasetInfo, register_dataset
 from neuralab.data.tabular import load_csv
+from neuralab.data.text_datasets import load_csv_text, load_fortunes_en, load_fortunes_zh
 
 # Measured on Fashion-MNIST with 2 CPU cores (foundation issue note): in a budget of minutes,
 # flips alone beat flips + crops, and a short one-cycle warm-up reaches 92% sooner.
@@ -98,5 +99,42 @@ register_dataset(
             "sched": {"name": "cosine"},
             "train": {"epochs": 40, "batch_size": 64},
         },
+    )
+)
+
+# Text: measured on fortunes-en / fortunes-zh (issue 4 note, benchmarks/text_fortunes.py): Adam at
+# 0.01 with batch 32 beat 3e-3 / 64 by 5-8 points; SGD, label smoothing and bigrams did not help.
+_TEXT = {
+    "model": {"name": "text_bag", "args": {"dim": 256, "dropout": 0.5}},
+    "optim": {"name": "adam", "lr": 0.01, "weight_decay": 0.0},
+    "sched": {"name": "cosine"},
+    "train": {"epochs": 30, "batch_size": 32},
+}
+register_dataset(
+    DatasetInfo(
+        name="csv-text",
+        description="your labelled texts: --data train.csv [--set data.test_file=...] (text / label columns)",
+        kind="text",
+        load=load_csv_text,
+        recipe=_TEXT,
+        needs_files=False,
+    )
+)
+register_dataset(
+    DatasetInfo(
+        name="fortunes-en",
+        description="English quotations by topic, 5 classes, ~3.6k texts (Debian: fortunes)",
+        kind="text",
+        load=load_fortunes_en,
+        recipe=_TEXT,
+    )
+)
+register_dataset(
+    DatasetInfo(
+        name="fortunes-zh",
+        description="Chinese sayings by source (谚语/论语/菜根谭/增广贤文), ~2k texts (Debian: fortunes-zh)",
+        kind="text",
+        load=load_fortunes_zh,
+        recipe=_TEXT,
     )
 )

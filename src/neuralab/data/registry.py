@@ -56,6 +56,7 @@ class LoadOptions:
     image_size: int | None = None
     target_column: str = "label"
     test_file: Path | None = None
+    text_column: str = "text"
 
 
 @dataclass(frozen=True)

@@ -19,9 +19,10 @@ class Preprocess:
 
     kind "image": uint8 [C, H, W] scaled by 1/255, then (x - mean) / std per channel.
     kind "vector": float features [F], then (x - mean) / std per feature.
+    kind "text": token ids [maxlen] from the tokenizer in `extra["tokenizer"]`, passed through.
     """
 
-    kind: Literal["image", "vector"]
+    kind: Literal["image", "vector", "text"]
     input_shape: tuple[int, ...]
     mean: tuple[float, ...]
     std: tuple[float, ...]
@@ -43,7 +44,9 @@ class Preprocess:
         return mean, std
 
     def normalize(self, x: torch.Tensor) -> torch.Tensor:
-        """Raw batch (uint8 images or float features) -> normalised float32 batch."""
+        """Raw batch (uint8 images or float features) -> normalised float32 batch (token ids stay ids)."""
+        if self.kind == "text":
+            return x.long()
         mean, std = self._stats(x)
         return (x.to(torch.float32) * self.scale - mean) / std
 

@@ -5,11 +5,9 @@ from __future__ import annotations
 import html
 import io
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import numpy as np
+
+from neuralab.plotting import plt
 
 
 def overlay_png(image: np.ndarray, heat: np.ndarray, caption: str, size_in: float = 2.6) -> bytes:

@@ -49,8 +49,17 @@ def register_model(description: str, inputs: tuple[str, ...] = ("image",)) -> Ca
     return decorate
 
 
-def create_model(name: str, input_shape: tuple[int, ...], num_classes: int, **kwargs: Any) -> nn.Module:
-    """Build `name`; unset (None) options fall back to the builder's defaults."""
+def input_kind(input_shape: tuple[int, ...]) -> str:
+    return {3: "image", 2: "sequence"}.get(len(input_shape), "vector")
+
+
+def create_model(
+    name: str, input_shape: tuple[int, ...], num_classes: int, kind: str | None = None, **kwargs: Any
+) -> nn.Module:
+    """Build `name`; unset (None) options fall back to the builder's defaults.
+
+    `kind` is the dataset's input kind (image, vector, sequence, text); by default read from the shape.
+    """
     info = MODELS.get(name)
     kwargs = {k: v for k, v in kwargs.items() if v is not None}
     unknown = sorted(set(kwargs) - set(info.arg_names()))
@@ -59,7 +68,7 @@ def create_model(name: str, input_shape: tuple[int, ...], num_classes: int, **kw
             f"model {name!r} has no argument(s) {', '.join(unknown)}",
             hint=f"{name} accepts: {', '.join(info.arg_names()) or 'no arguments'}",
         )
-    kind = "image" if len(input_shape) == 3 else "vector"
+    kind = kind or input_kind(input_shape)
     if kind not in info.inputs:
         raise UserError(f"model {name!r} takes {' or '.join(info.inputs)} inputs, but this dataset gives {kind}s")
     try:

@@ -31,8 +31,10 @@ def forward_flops(model: nn.Module, input_shape: tuple[int, ...]) -> int:
     was_training = model.training
     model.eval()
     try:
+        make_example = getattr(model, "example_input", None)  # token models take ids, not floats
+        example = make_example(*input_shape) if make_example else torch.zeros(1, *input_shape)
         with torch.no_grad(), FlopCounterMode(display=False) as counter:
-            model(torch.zeros(1, *input_shape))
+            model(example)
         return int(counter.get_total_flops())
     finally:
         model.train(was_training)

@@ -6,11 +6,9 @@ import csv
 import io
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import numpy as np
+
+from neuralab.plotting import plt
 
 
 def read_metrics(path: Path) -> dict[str, list[float]]:

@@ -31,7 +31,14 @@ from neuralab.explain import METHODS, explain_batch
 from neuralab.explain.explainer import caption, resolve_target
 from neuralab.explain.overlay import overlay_png
 from neuralab.serve.batching import MicroBatcher
-from neuralab.serve.inputs import InputError, InputLimits, array_to_tensor, decode_base64, decode_image
+from neuralab.serve.inputs import (
+    InputError,
+    InputLimits,
+    array_to_tensor,
+    decode_base64,
+    decode_image,
+    text_to_tensor,
+)
 from neuralab.serve.monitoring import LOG, Metrics, ObservabilityMiddleware, request_id_of
 from neuralab.serve.predictor import Backend, Predictor
 from neuralab.serve.schemas import (
@@ -170,7 +177,7 @@ def create_app(run_dir: Path, settings: ServeSettings | None = None) -> FastAPI:
             return await image_tensor(decode_base64(instance.image_base64, limits))
         if instance.array is not None:
             return array_to_tensor(instance.array, preprocess)
-        raise InputError("this model does not take text; send an image or an array", 415, "wrong_input")
+        return text_to_tensor(instance.text or "", preprocess, predictor.tokenizer, limits)
 
     async def parse_json(request: Request, model: type[PredictRequest] | type[BatchRequest]) -> Any:
         body = await request.body()

@@ -19,6 +19,7 @@ import numpy as np
 import torch
 from PIL import Image, UnidentifiedImageError
 
+from neuralab.data.text import Tokenizer, encode
 from neuralab.data.transforms import Preprocess
 
 
@@ -43,7 +44,8 @@ class InputLimits:
 def decode_image(data: bytes, preprocess: Preprocess, limits: InputLimits) -> torch.Tensor:
     """Image file bytes (any format PIL reads, any colour mode and size) -> uint8 [C, H, W]."""
     if preprocess.kind != "image":
-        raise InputError("this model takes feature vectors, not images; send JSON {'array': [...]}", 415, "wrong_input")
+        wanted = "{'text': '...'}" if preprocess.kind == "text" else "{'array': [...]}"
+        raise InputError(f"this model takes {preprocess.kind}s, not images; send JSON {wanted}", 415, "wrong_input")
     if not data:
         raise InputError("the uploaded file is empty", 400, "empty_file")
     try:
@@ -89,6 +91,19 @@ def decode_base64(text: str, limits: InputLimits) -> bytes:
         raise InputError(f"'image_base64' is not valid base64 ({err})", 422, "bad_base64") from None
 
 
+def text_to_tensor(text: str, preprocess: Preprocess, tokenizer: Tokenizer | None, limits: InputLimits) -> torch.Tensor:
+    """A text -> token ids [maxlen] with the run's own tokenizer (unknown words become OOV)."""
+    if preprocess.kind != "text" or tokenizer is None:
+        raise InputError(f"this model takes {preprocess.kind}s, not text", 415, "wrong_input")
+    if len(text) > limits.max_text_chars:
+        raise InputError(
+            f"the text has {len(text)} characters; the limit is {limits.max_text_chars}", 413, "text_too_long"
+        )
+    if not text.strip():
+        raise InputError("the text is empty", 422, "empty_text")
+    return encode(tokenizer, [text], preprocess.input_shape[0])[0]
+
+
 def array_to_tensor(values: Any, preprocess: Preprocess) -> torch.Tensor:
     """A JSON numeric array -> one raw input the model's preprocessing accepts.
 
@@ -107,6 +122,8 @@ def array_to_tensor(values: Any, preprocess: Preprocess) -> torch.Tensor:
         bad = int((~np.isfinite(array)).sum())
         raise InputError(f"'array' holds {bad} NaN or infinite value(s); every value must be finite")
     expected = tuple(preprocess.input_shape)
+    if preprocess.kind == "text":
+        raise InputError("this model takes text; send JSON {'text': '...'}", 415, "wrong_input")
     if preprocess.kind == "image":
         if array.ndim == 2 and expected[0] == 1:
             array = array[None]

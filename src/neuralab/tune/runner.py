@@ -94,11 +94,9 @@ def trial_table(study: optuna.Study, monitor: str) -> Table:
 
 def save_plots(study: optuna.Study, study_dir: Path) -> list[Path]:
     """Optimization history, parameter importances and parallel coordinates, as PNG files."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     from optuna.visualization import matplotlib as ovm
+
+    from neuralab.plotting import plt
 
     written = []
     plots: dict[str, Callable[..., Any]] = {

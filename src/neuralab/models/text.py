@@ -1,0 +1,130 @@
+"""Sequence classifiers: token-id models (bag of embeddings, packed (bi)LSTM/GRU, Transformer encoder)
+and the tutorial's SimpleLSTM over numeric [batch, time, features] sequences.
+
+Every token model left-aligns its input first, so pre- or post-padding, and any amount of it,
+gives the same prediction: padding is never seen by the computation.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.nn.utils.rnn import pack_padded_sequence
+
+from neuralab.models.registry import register_model
+
+PAD = 0
+
+
+def left_align(tokens: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Move every non-padding id to the front, keeping order; also return the lengths."""
+    is_pad = tokens == PAD
+    order = torch.argsort(is_pad.to(torch.int8), dim=1, stable=True)
+    return tokens.gather(1, order), (~is_pad).sum(dim=1)
+
+
+class TokenClassifier(nn.Module):
+    """Base: an `embedding` (what pretrained vectors load into and what explanations attribute to)."""
+
+    embedding: nn.Module
+
+    def example_input(self, maxlen: int) -> torch.Tensor:
+        return torch.ones(1, maxlen, dtype=torch.long)
+
+
+class BagOfEmbeddings(TokenClassifier):
+    embedding: nn.Embedding
+
+    def __init__(self, vocab_size: int, num_classes: int, dim: int, dropout: float) -> None:
+        super().__init__()
+        self.embedding = nn.Embedding(vocab_size, dim, padding_idx=PAD)
+        self.dropout = nn.Dropout(dropout)
+        self.head = nn.Linear(dim, num_classes)
+
+    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+        mask = (tokens != PAD).unsqueeze(-1).to(self.embedding.weight.dtype)
+        summed = (self.embedding(tokens) * mask).sum(dim=1)
+        return self.head(self.dropout(summed / mask.sum(dim=1).clamp_min(1)))
+
+
+class RecurrentClassifier(TokenClassifier):
+    def __init__(self, vocab_size: int, num_classes: int, dim: int, hidden: int, cell: str, bidirectional: bool,
+                 layers: int, dropout: float) -> None:  # fmt: skip
+        super().__init__()
+        if cell not in ("lstm", "gru"):
+            raise ValueError(f"cell must be lstm or gru, not {cell!r}")
+        self.embedding = nn.Embedding(vocab_size, dim, padding_idx=PAD)
+        rnn = nn.LSTM if cell == "lstm" else nn.GRU
+        self.rnn = rnn(dim, hidden, num_layers=layers, batch_first=True, bidirectional=bidirectional,
+                       dropout=dropout if layers > 1 else 0.0)  # fmt: skip
+        self.dropout = nn.Dropout(dropout)
+        self.head = nn.Linear(hidden * (2 if bidirectional else 1), num_classes)
+
+    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+        tokens, lengths = left_align(tokens)
+        packed = pack_padded_sequence(self.embedding(tokens), lengths.clamp_min(1).cpu(), batch_first=True,
+                                      enforce_sorted=False)  # fmt: skip
+        _, state = self.rnn(packed)
+        hidden = state[0] if isinstance(state, tuple) else state  # LSTM: (h, c); GRU: h
+        directions = 2 if self.rnn.bidirectional else 1
+        last = hidden[-directions:].transpose(0, 1).reshape(tokens.shape[0], -1)  # final layer, both directions
+        return self.head(self.dropout(last))
+
+
+class TransformerClassifier(TokenClassifier):
+    def __init__(self, vocab_size: int, num_classes: int, maxlen: int, dim: int, heads: int, layers: int,
+                 ff: int, dropout: float) -> None:  # fmt: skip
+        super().__init__()
+        self.embedding = nn.Embedding(vocab_size, dim, padding_idx=PAD)
+        self.position = nn.Embedding(maxlen, dim)
+        layer = nn.TransformerEncoderLayer(dim, heads, ff, dropout, batch_first=True, norm_first=True)
+        self.encoder = nn.TransformerEncoder(layer, layers, enable_nested_tensor=False)
+        self.norm = nn.LayerNorm(dim)
+        self.head = nn.Linear(dim, num_classes)
+
+    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+        tokens, _ = left_align(tokens)
+        tokens = tokens[:, : self.position.num_embeddings]
+        pad = tokens == PAD
+        pad[:, 0] = False  # an empty text still attends to one position
+        positions = torch.arange(tokens.shape[1], device=tokens.device)
+        x = self.encoder(self.embedding(tokens) + self.position(positions), src_key_padding_mask=pad)
+        keep = (~pad).unsqueeze(-1).to(x.dtype)
+        return self.head(self.norm((x * keep).sum(dim=1) / keep.sum(dim=1)))
+
+
+@register_model("fastText-style mean of word embeddings, linear head (fast, strong on small corpora)", inputs=("text",))
+def text_bag(input_shape: tuple[int, ...], num_classes: int, vocab_size: int = 20000, dim: int = 64,
+             dropout: float = 0.2) -> nn.Module:  # fmt: skip
+    return BagOfEmbeddings(vocab_size, num_classes, dim, dropout)
+
+
+@register_model("embedding + (bi)LSTM or GRU over packed sequences", inputs=("text",))
+def text_rnn(input_shape: tuple[int, ...], num_classes: int, vocab_size: int = 20000, dim: int = 100,
+             hidden: int = 128, cell: str = "lstm", bidirectional: bool = True, layers: int = 1,
+             dropout: float = 0.3) -> nn.Module:  # fmt: skip
+    return RecurrentClassifier(vocab_size, num_classes, dim, hidden, cell, bidirectional, layers, dropout)
+
+
+@register_model("Transformer encoder with a padding mask, masked mean pooling", inputs=("text",))
+def text_transformer(input_shape: tuple[int, ...], num_classes: int, vocab_size: int = 20000, dim: int = 64,
+                     heads: int = 4, layers: int = 2, ff: int = 128, dropout: float = 0.1) -> nn.Module:  # fmt: skip
+    return TransformerClassifier(vocab_size, num_classes, input_shape[0], dim, heads, layers, ff, dropout)
+
+
+class SimpleLSTM(nn.Module):
+    """The tutorial's part 4.2 model: an LSTM over [batch, time, features], classified from the last step."""
+
+    def __init__(self, features: int, hidden: int, layers: int, num_classes: int) -> None:
+        super().__init__()
+        self.lstm = nn.LSTM(features, hidden, num_layers=layers, batch_first=True)
+        self.head = nn.Linear(hidden, num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out, _ = self.lstm(x)
+        return self.head(out[:, -1])
+
+
+@register_model("the tutorial's SimpleLSTM on numeric sequences [time, features]", inputs=("sequence",))
+def sequence_lstm(input_shape: tuple[int, ...], num_classes: int, hidden: int = 64, layers: int = 1) -> nn.Module:
+    return SimpleLSTM(input_shape[-1], hidden, layers, num_classes)
