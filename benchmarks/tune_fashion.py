@@ -29,7 +29,7 @@ SEARCH = {
 
 def study(args: argparse.Namespace, sampler: str, pruner: str, trials: int, seed: int) -> dict[str, Any]:
     user = {
-        "data": {"name": "fashion-mnist", "subset": args.subset, "download": False},
+        "data": {"name": "fashion-mnist", "subset": args.subset, "val_fraction": args.val_fraction, "download": False},
         "model": {"name": "fast_cnn"},
         "optim": {"name": "sgd", "momentum": 0.9, "nesterov": True, "weight_decay": 5e-4},
         "sched": {"name": "onecycle", "pct_start": 0.15},
@@ -43,6 +43,7 @@ def study(args: argparse.Namespace, sampler: str, pruner: str, trials: int, seed
     )
     epochs = sum(int(t.user_attrs.get("epochs_run", 0)) for t in result.study.trials)
     return {
+        "values": sorted((round(100 * t.value, 2) for t in result.study.trials if t.value is not None), reverse=True),
         "best_val_accuracy": result.study.best_value,
         "epochs": epochs,
         "trials": len(result.study.trials),
@@ -55,6 +56,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--subset", type=int, default=6000)
     parser.add_argument("--epochs", type=int, default=4)
+    parser.add_argument("--val-fraction", type=float, default=0.1)
     parser.add_argument("--tpe-trials", type=int, default=6)
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--pruner", default="median")

@@ -30,6 +30,7 @@ class DataConfig(_Section):
     download: bool = Field(True, description="download missing files from the official URL (sha256-checked)")
     val_fraction: float = Field(0.1, ge=0.0, lt=0.9, description="stratified share of train held out for validation")
     subset: int | None = Field(None, gt=0, description="use only this many training examples (stratified)")
+    classes: list[str] | None = Field(None, description="keep only these classes (names), in this order")
     augment: Literal["none", "flip", "crop", "flip-crop"] = Field("none", description="batched train augmentation")
     crop_padding: int = Field(2, ge=0, description="pixels of zero padding for random crops")
     image_size: int | None = Field(None, gt=0, description="resize folder images to this square size")
@@ -52,6 +53,15 @@ class DataConfig(_Section):
 class ModelConfig(_Section):
     name: str = Field("mlp", description="model name (`neuralab models` lists them)")
     args: dict[str, Any] = Field(default_factory=dict, description="keyword arguments of the model builder")
+    pretrained: str | None = Field(
+        None, description="imagenet (torchvision's weights), a weights file (.safetensors/.pth), or a run folder"
+    )
+    finetune: Literal["full", "head", "gradual"] = Field(
+        "full", description="train everything, only the head (frozen backbone, BatchNorm kept in eval), or "
+        "unfreeze layer groups from the top, one more every `unfreeze_every` epochs",
+    )  # fmt: skip
+    unfreeze_every: int = Field(1, ge=1, description="epochs per stage of gradual unfreezing")
+    lr_decay: float = Field(1.0, gt=0, le=1, description="discriminative lr: each earlier layer group gets lr x this")
 
 
 class OptimConfig(_Section):

@@ -6,6 +6,7 @@ Also the read side every command shares: evaluate a run on a split, predict file
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import signal
 import time
@@ -39,13 +40,16 @@ from neuralab.diagnose import (
 )
 from neuralab.errors import UserError
 from neuralab.models import create_model, summarize
+from neuralab.models.backbones import BACKBONES, Backbone, load_matching, named_groups
 from neuralab.report import write_report
 from neuralab.runs import (
     RunPaths,
     atomic_write_json,
     atomic_write_text,
+    check_run_dir,
     default_run_name,
     load_model,
+    load_tensors,
     load_weights,
     model_card,
     new_run_dir,
@@ -74,6 +78,7 @@ from neuralab.train.callbacks import (
     ProgressLogger,
     ResumeCheckpoint,
 )
+from neuralab.train.finetune import FineTuning, set_frozen
 from neuralab.train.losses import LossFn, cross_entropy, focal
 from neuralab.train.metrics import classification_metrics
 from neuralab.train.seed import seed_everything
@@ -118,6 +123,8 @@ def prepare_data(cfg: RunConfig, stored: Preprocess | None = None) -> PreparedDa
             text_column=cfg.data.text_column,
         )
     )
+    if cfg.data.classes is not None:
+        select_classes(data, cfg.data.classes)
     train = data.train
     if cfg.data.subset is not None:
         train = train.subset(stratified_subset(train.targets, cfg.data.subset, cfg.train.seed))
@@ -139,6 +146,24 @@ def prepare_data(cfg: RunConfig, stored: Preprocess | None = None) -> PreparedDa
     return PreparedData(data, train, val, test)
 
 
+def select_classes(data: LoadedData, wanted: list[str]) -> None:
+    """Keep only `wanted` classes (renumbered in that order) in both splits: a new task from a dataset."""
+    unknown = [c for c in wanted if c not in data.classes]
+    if unknown or len(set(wanted)) < 2:
+        raise UserError(f"data.classes must name at least two of the dataset's classes; unknown: {unknown}",
+                        hint=f"classes: {data.classes}")  # fmt: skip
+    remap = torch.full((len(data.classes),), -1, dtype=torch.long)
+    for new, name in enumerate(wanted):
+        remap[data.classes.index(name)] = new
+
+    def keep(samples: Samples) -> Samples:
+        mapped = remap[samples.targets]
+        chosen = samples.subset(torch.nonzero(mapped >= 0).flatten())
+        return dataclasses.replace(chosen, targets=remap[chosen.targets])  # type: ignore[type-var]
+
+    data.train, data.test, data.classes = keep(data.train), keep(data.test), list(wanted)
+
+
 def fit_text_preprocess(cfg: RunConfig, texts: list[str]) -> Preprocess:
     d = cfg.data
     tokenizer = Tokenizer(d.text_level, d.num_words, d.min_freq, d.lowercase, ngrams=d.ngrams).fit(texts)
@@ -147,6 +172,65 @@ def fit_text_preprocess(cfg: RunConfig, texts: list[str]) -> Preprocess:
         kind="text", input_shape=(maxlen,), mean=(), std=(), scale=1.0,
         extra={"tokenizer": tokenizer.to_dict(), "level": tokenizer.level, "vocab_size": tokenizer.vocab_size},
     )  # fmt: skip
+
+
+def load_pretrained(cfg: RunConfig, model: torch.nn.Module, console: Console) -> dict[str, Any] | None:
+    """model.pretrained: torchvision's ImageNet weights, a weights file, or one of our run folders.
+
+    Tensors are copied where name and shape match; a run's `head` is never copied (its classes differ).
+    """
+    source = cfg.model.pretrained
+    if source is None:
+        return None
+    normalization: dict[str, Any] = {}
+    if source == "imagenet":
+        if not isinstance(model, Backbone):
+            raise UserError(f"pretrained: imagenet needs a torchvision backbone, not {cfg.model.name}",
+                            hint=f"backbones: {', '.join(BACKBONES)}")  # fmt: skip
+        model.load_imagenet()
+        copied, skipped = len(model.features.state_dict()), 0
+    else:
+        path = Path(source).expanduser()
+        if path.is_dir():
+            paths = check_run_dir(path)
+            state = load_tensors(paths.weights)
+            state = {k: v for k, v in state.items() if not k.startswith("head.")}
+            target: torch.nn.Module = model
+            normalization = read_json(paths.model_json).get("preprocess", {})
+        elif path.is_file():
+            state = read_weights_file(path)
+            target = (
+                model.features
+                if isinstance(model, Backbone) and not any(k.startswith("features.") for k in state)
+                else model
+            )
+        else:
+            raise UserError(f"model.pretrained={source!r} is neither 'imagenet', a weights file nor a run folder")
+        copied, skipped = load_matching(target, state)
+        if copied == 0:
+            raise UserError(f"no tensor of {source} fits {cfg.model.name} (names or shapes differ)",
+                            hint="pretrain the same architecture, or check model.args")  # fmt: skip
+    console.print(f"pretrained weights from {source}: {copied} tensors copied, {skipped} left as initialised",
+                  highlight=False)  # fmt: skip
+    info: dict[str, Any] = {"source": source, "copied": copied, "skipped": skipped}
+    if source != "imagenet" and Path(source).expanduser().is_dir() and normalization.get("mean"):
+        info["normalization"] = (tuple(normalization["mean"]), tuple(normalization["std"]))
+    return info
+
+
+def read_weights_file(path: Path) -> dict[str, torch.Tensor]:
+    """A state dict from safetensors, or from a .pth/.pt read with weights_only=True (no code runs)."""
+    if path.suffix == ".safetensors":
+        return load_tensors(path)
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # torch raises UnpicklingError, RuntimeError, EOFError... for bad files
+        raise UserError(f"{path}: not a readable weights file ({type(err).__name__}: {str(err)[:200]})") from None
+    if isinstance(state, dict) and "state_dict" in state:
+        state = state["state_dict"]
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise UserError(f"{path}: expected a state dict of tensors")
+    return state
 
 
 def data_model_args(cfg: RunConfig, preprocess: Preprocess) -> dict[str, Any]:
@@ -299,6 +383,16 @@ def run_config(
     model_args = data_model_args(cfg, data.preprocess)
     model = create_model(cfg.model.name, input_shape, len(data.classes), data.preprocess.kind, **model_args)
     embeddings = load_pretrained_embeddings(cfg, model, data.preprocess, console)
+    pretrained = load_pretrained(cfg, model, console) if resume_dir is None else None
+    normalization = getattr(model, "input_normalization", None)
+    if pretrained and "normalization" in pretrained:  # the features were learned on inputs scaled this way
+        normalization = pretrained.pop("normalization")
+    if normalization is not None and len(normalization[0]) == len(data.preprocess.mean):
+        data.preprocess = dataclasses.replace(data.preprocess, mean=normalization[0], std=normalization[1])
+    groups = named_groups(model)
+    finetune = FineTuning(groups, cfg.model.finetune, cfg.model.unfreeze_every)
+    layer_groups = groups if cfg.model.finetune != "full" or cfg.model.lr_decay < 1 else None
+    set_frozen(groups, finetune.stage_for(0))  # so the summary below counts what the first epoch trains
     device = Device.create(cfg.train.device, cfg.train.precision, cfg.train.channels_last, model)
     stats = summarize(model, input_shape)
     model = device.setup(model)
@@ -328,6 +422,8 @@ def run_config(
         nesterov=cfg.optim.nesterov,
         betas=cfg.optim.betas,
         eps=cfg.optim.eps,
+        layer_groups=layer_groups,
+        lr_decay=cfg.model.lr_decay,
     )
     s = cfg.sched
     schedule = make_schedule(
@@ -351,6 +447,8 @@ def run_config(
     ]
     if cfg.train.early_stopping:
         callbacks.append(EarlyStopping(monitor, cfg.train.early_stopping))
+    if cfg.model.finetune != "full":
+        callbacks.append(finetune)
     monitor_cb = GradientMonitor(cfg.train.grad_monitor_every)
     if cfg.train.grad_monitor_every:
         callbacks.append(monitor_cb)
@@ -434,6 +532,8 @@ def run_config(
         "forward_flops": stats.forward_flops,
         "balance": balance,
         "embeddings": embeddings,
+        "pretrained": pretrained,
+        "finetune": {"strategy": cfg.model.finetune, "lr_decay": cfg.model.lr_decay, "groups": len(groups)},
         "findings": [f.kind for f in findings],
         "device": str(device.device),
         "precision": device.precision,

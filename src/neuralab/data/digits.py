@@ -6,6 +6,7 @@ import numpy as np
 import torch
 from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
+from torchvision.transforms.v2 import functional as F
 
 from neuralab.data.registry import LoadedData, LoadOptions, TensorSamples
 from neuralab.data.transforms import Preprocess, channel_stats
@@ -23,12 +24,16 @@ def load_digits_data(options: LoadOptions) -> LoadedData:
     x_train, x_test, y_train, y_test = train_test_split(
         images, labels, test_size=TEST_FRACTION, stratify=labels, random_state=TEST_SPLIT_SEED
     )
-    train = TensorSamples(torch.from_numpy(x_train), torch.from_numpy(y_train))
+    x_train_t, x_test_t = torch.from_numpy(x_train), torch.from_numpy(x_test)
+    if options.image_size and options.image_size != 8:  # e.g. 28, to fine-tune a model pretrained on 28x28 images
+        size = [options.image_size, options.image_size]
+        x_train_t, x_test_t = F.resize(x_train_t, size, antialias=True), F.resize(x_test_t, size, antialias=True)
+    train = TensorSamples(x_train_t, torch.from_numpy(y_train))
     mean, std = channel_stats(train.x, 1 / 255)
     return LoadedData(
         train=train,
-        test=TensorSamples(torch.from_numpy(x_test), torch.from_numpy(y_test)),
+        test=TensorSamples(x_test_t, torch.from_numpy(y_test)),
         classes=[str(d) for d in range(10)],
-        preprocess=Preprocess(kind="image", input_shape=(1, 8, 8), mean=mean, std=std),
+        preprocess=Preprocess(kind="image", input_shape=tuple(train.x.shape[1:]), mean=mean, std=std),
         source="sklearn.datasets.load_digits (embedded)",
     )

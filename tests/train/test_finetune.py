@@ -1,0 +1,101 @@
+"""Fine-tuning: pretrained weights from a run, head-only with BatchNorm frozen, gradual unfreezing,
+discriminative learning rates, and class selection, through the real pipeline on digits."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+import torch
+from rich.console import Console
+
+from neuralab.errors import UserError
+from neuralab.models import create_model
+from neuralab.models.backbones import named_groups
+from neuralab.pipeline import resolve_config, run_config
+from neuralab.runs import load_model
+from neuralab.train.finetune import FineTuning
+from neuralab.train.optim import build_optimizer
+
+QUIET = Console(file=io.StringIO())
+
+
+@pytest.fixture(scope="module")
+def pretrained_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """simple_cnn on five digit classes: the 'other dataset' the tests fine-tune from."""
+    out = tmp_path_factory.mktemp("pre")
+    cfg = resolve_config({"data": {"name": "digits", "classes": ["0", "1", "2", "3", "4"]}, "train": {"epochs": 6},
+                          "out_dir": str(out), "name": "pre"})  # fmt: skip
+    return run_config(cfg, QUIET).run_dir
+
+
+def finetune(tmp_path: Path, pre: Path, strategy: str, **model: object) -> tuple[dict, Path]:
+    cfg = resolve_config({
+        "data": {"name": "digits", "classes": ["5", "6", "7", "8", "9"], "subset": 200},
+        "model": {"name": "simple_cnn", "pretrained": str(pre), "finetune": strategy, **model},
+        "train": {"epochs": 3}, "out_dir": str(tmp_path), "name": strategy,
+    })  # fmt: skip
+    result = run_config(cfg, QUIET)
+    return result.summary, result.run_dir
+
+
+def test_head_only_keeps_the_backbone_and_its_batchnorm_untouched(pretrained_run: Path, tmp_path: Path) -> None:
+    summary, run = finetune(tmp_path, pretrained_run, "head")
+    assert summary["pretrained"]["copied"] > 0 and summary["parameters"]["frozen"] > 0
+    before, _ = load_model(pretrained_run)
+    after, card = load_model(run)
+    assert card["classes"] == ["5", "6", "7", "8", "9"]
+    for (name, a), b in zip(before.features.state_dict().items(), after.features.state_dict().values(), strict=True):
+        torch.testing.assert_close(a, b, msg=f"{name} changed")  # weights and any BatchNorm statistics
+    assert summary["test"]["accuracy"] > 0.3  # a trained head on frozen features, 5 classes
+
+
+def test_batchnorm_statistics_stay_frozen_in_eval_mode() -> None:
+    model = create_model("fast_cnn", (1, 28, 28), 10)
+    groups = named_groups(model)
+    callback = FineTuning(groups, "head")
+    model.train()
+    callback.on_epoch_begin(0)
+    bn = next(m for m in model.features.modules() if isinstance(m, torch.nn.BatchNorm2d))
+    mean = bn.running_mean.clone()
+    model(torch.randn(8, 1, 28, 28))
+    assert not bn.training and torch.equal(bn.running_mean, mean)
+    assert all(not p.requires_grad for p in model.features.parameters())
+    assert all(p.requires_grad for p in model.head.parameters())
+
+
+def test_gradual_unfreezing_steps_through_the_groups() -> None:
+    model = create_model("fast_cnn", (1, 28, 28), 10)
+    groups = named_groups(model)
+    callback = FineTuning(groups, "gradual", unfreeze_every=2)
+    trainable = []
+    for epoch in range(2 * len(groups)):
+        callback.on_epoch_begin(epoch)
+        trainable.append(sum(p.requires_grad for p in model.parameters()))
+    assert trainable == sorted(trainable) and trainable[0] < trainable[-1] == len(list(model.parameters()))
+    assert callback.state_dict()["trainable_from"] == 0
+
+
+def test_discriminative_learning_rates() -> None:
+    model = create_model("fast_cnn", (1, 28, 28), 10)
+    groups = named_groups(model)
+    optimizer = build_optimizer(model, "sgd", lr=0.1, layer_groups=groups, lr_decay=0.5)
+    lrs = sorted({g["lr"] for g in optimizer.param_groups})
+    assert lrs[-1] == pytest.approx(0.1) and lrs[0] == pytest.approx(0.1 * 0.5 ** (len(groups) - 1))
+    assert sum(len(g["params"]) for g in optimizer.param_groups) == len(list(model.parameters()))
+
+
+def test_gradual_run_and_bad_pretrained_sources(pretrained_run: Path, tmp_path: Path) -> None:
+    summary, _ = finetune(tmp_path, pretrained_run, "gradual", lr_decay=0.5)
+    assert summary["finetune"] == {"strategy": "gradual", "lr_decay": 0.5, "groups": summary["finetune"]["groups"]}
+    with pytest.raises(UserError, match="neither 'imagenet'"):
+        finetune(tmp_path, tmp_path / "nowhere", "full")
+    with pytest.raises(UserError, match="needs a torchvision backbone"):
+        finetune(tmp_path, Path("imagenet"), "full")
+    bad = tmp_path / "bad.pth"
+    bad.write_bytes(b"not a checkpoint")
+    with pytest.raises(UserError, match="not a readable weights file"):
+        finetune(tmp_path, bad, "full")
+    with pytest.raises(UserError, match="data.classes"):
+        run_config(resolve_config({"data": {"name": "digits", "classes": ["5", "x"]}}), QUIET)
