@@ -97,5 +97,5 @@ def test_gradual_run_and_bad_pretrained_sources(pretrained_run: Path, tmp_path: 
     bad.write_bytes(b"not a checkpoint")
     with pytest.raises(UserError, match="not a readable weights file"):
         finetune(tmp_path, bad, "full")
-    with pytest.raises(UserError, match="data.classes"):
+    with pytest.raises(UserError, match=r"data\.classes"):
         run_config(resolve_config({"data": {"name": "digits", "classes": ["5", "x"]}}), QUIET)
