@@ -339,15 +339,19 @@ def models(
     shapes = {"digits": (1, 8, 8), "mnist": (1, 28, 28), "fashion-mnist": (1, 28, 28), "cifar10": (3, 32, 32)}
     if dataset not in shapes:
         raise UserError(f"--dataset must be one of {', '.join(shapes)} here")
-    shape = shapes[dataset]
-    table = Table("name", "parameters", "MFLOPs/example", "description", title=f"models for {dataset} {shape}")
+    # Image models are sized for the dataset; the others at a typical input of their kind.
+    defaults = {"image": shapes[dataset], "text": (128,), "sequence": (50, 8), "vector": (64,)}
+    table = Table("name", "input", "parameters", "MFLOPs/example", "description", title=f"models ({dataset} images)")
     for name in MODELS:
         info = MODELS.get(name)
+        kind = "image" if "image" in info.inputs else info.inputs[0]
+        shape = defaults[kind]
+        label = f"{kind} {'x'.join(map(str, shape))}"
         try:
-            stats = summarize(create_model(name, shape, 10), shape)
-            table.add_row(name, f"{stats.total:,}", f"{stats.forward_flops / 1e6:.2f}", info.description)
+            stats = summarize(create_model(name, shape, 10, kind), shape)
+            table.add_row(name, label, f"{stats.total:,}", f"{stats.forward_flops / 1e6:.2f}", info.description)
         except UserError as err:
-            table.add_row(name, "-", "-", f"{info.description} ({err.message})")
+            table.add_row(name, label, "-", "-", f"{info.description} ({err.message})")
     console.print(table)
 
 

@@ -27,14 +27,22 @@ def count_parameters(model: nn.Module) -> tuple[int, int]:
 
 
 def forward_flops(model: nn.Module, input_shape: tuple[int, ...]) -> int:
-    """FLOPs of one forward pass of one example (torch's counter: 2 per multiply-add)."""
+    """FLOPs of one forward pass of one example (torch's counter: 2 per multiply-add).
+
+    The counter has no rule for LSTM/GRU kernels, so recurrent layers count as zero.
+    """
     was_training = model.training
     model.eval()
     try:
         make_example = getattr(model, "example_input", None)  # token models take ids, not floats
         example = make_example(*input_shape) if make_example else torch.zeros(1, *input_shape)
-        with torch.no_grad(), FlopCounterMode(display=False) as counter:
-            model(example)
+        fastpath = torch.backends.mha.get_fastpath_enabled()
+        torch.backends.mha.set_fastpath_enabled(False)  # the fused attention kernel is invisible to the counter
+        try:
+            with torch.no_grad(), FlopCounterMode(display=False) as counter:
+                model(example)
+        finally:
+            torch.backends.mha.set_fastpath_enabled(fastpath)
         return int(counter.get_total_flops())
     finally:
         model.train(was_training)
