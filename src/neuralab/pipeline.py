@@ -392,7 +392,8 @@ def run_config(
     groups = named_groups(model)
     finetune = FineTuning(groups, cfg.model.finetune, cfg.model.unfreeze_every)
     layer_groups = groups if cfg.model.finetune != "full" or cfg.model.lr_decay < 1 else None
-    set_frozen(groups, finetune.stage_for(0))  # so the summary below counts what the first epoch trains
+    if cfg.model.finetune != "full":  # "full" leaves requires_grad alone (frozen pretrained vectors stay frozen)
+        set_frozen(groups, finetune.stage_for(0))  # so the summary below counts what the first epoch trains
     device = Device.create(cfg.train.device, cfg.train.precision, cfg.train.channels_last, model)
     stats = summarize(model, input_shape)
     model = device.setup(model)

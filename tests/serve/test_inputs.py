@@ -66,7 +66,7 @@ def test_truncated_and_oversized_images() -> None:
 
 
 def test_vector_models_refuse_images_and_check_arrays() -> None:
-    with pytest.raises(InputError, match="feature vectors"):
+    with pytest.raises(InputError, match="takes vectors, not images"):
         decode_image(encode(Image.new("L", (4, 4))), VECTOR, LIMITS)
     assert array_to_tensor([1, 2, 3, 4], VECTOR).dtype == torch.float32
     for bad, message in [([1, 2, 3], "expects"), ([1, "a", 3, 4], "numbers"), ([1, float("inf"), 3, 4], "finite"),
