@@ -216,6 +216,13 @@ def create_app(run_dir: Path, settings: ServeSettings | None = None) -> FastAPI:
         raise InputError(f"unsupported content type {ctype!r}; send multipart/form-data or application/json", 415,
                          "unsupported_media_type")  # fmt: skip
 
+    async def single_input(request: Request) -> tuple[torch.Tensor, int]:
+        """The one input of /predict and /explain, from an upload or JSON, with the body's top_k."""
+        if content_kind(request) == "multipart":
+            return await image_tensor((await uploads(request, "file", many=False))[0]), 5
+        body = await parse_json(request, PredictRequest)
+        return await instance_tensor(body), body.top_k
+
     def prediction_body(probs: np.ndarray, top_k: int) -> list[dict[str, Any]]:
         rows = predictor.top_k(probs, top_k)
         for row in rows:
@@ -240,11 +247,8 @@ def create_app(run_dir: Path, settings: ServeSettings | None = None) -> FastAPI:
     async def predict(
         request: Request, top_k: int | None = Query(None, ge=1, le=1000, description="overrides the body's top_k")
     ) -> JSONResponse:
-        if content_kind(request) == "multipart":
-            tensor, k = await image_tensor((await uploads(request, "file", many=False))[0]), top_k or 5
-        else:
-            body = await parse_json(request, PredictRequest)
-            tensor, k = await instance_tensor(body), top_k or body.top_k
+        tensor, body_k = await single_input(request)
+        k = top_k or body_k
         probs = (await batcher.submit_many([tensor]))[0]
         out = prediction_body(np.asarray(probs)[None], k)[0]
         return JSONResponse({**out, "request_id": request_id_of(request.scope)})
@@ -288,10 +292,7 @@ def create_app(run_dir: Path, settings: ServeSettings | None = None) -> FastAPI:
             raise InputError("explanations are served for image models only", 415, "wrong_input")
         if method not in METHODS:
             raise InputError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}", 422, "invalid_request")
-        if content_kind(request) == "multipart":
-            tensor = await image_tensor((await uploads(request, "file", many=False))[0])
-        else:
-            tensor = await instance_tensor(await parse_json(request, PredictRequest))
+        tensor, _ = await single_input(request)
         try:
             target_index = resolve_target(target, predictor.classes)
         except UserError as err:
