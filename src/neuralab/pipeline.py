@@ -500,7 +500,7 @@ def run_config(
                 f"training diverged: {err}",
                 hint=f"the last good checkpoint is kept in {paths.checkpoints}; see `neuralab diagnose {run_dir}`",
             ) from None
-    findings = [*early_findings, *analyze(monitor_cb.records), *analyze_history(history.rows)]
+    findings = [*early_findings, *analyze(monitor_cb.records), *analyze_history(history.rows, data.preprocess.kind)]
     write_findings(run_dir, findings)
     for finding in findings:
         console.print(f"[yellow]finding[/] {escape(str(finding))}", highlight=False)
@@ -648,7 +648,8 @@ def diagnose_run(run_dir: Path) -> list[Finding]:
 
         with paths.metrics.open(newline="", encoding="utf-8") as fh:
             rows = [{k: float(v) for k, v in row.items() if v not in ("", None)} for row in csv.DictReader(fh)]
-        findings += analyze_history(rows)
+        kind = read_json(paths.model_json)["preprocess"]["kind"] if paths.model_json.exists() else "image"
+        findings += analyze_history(rows, kind)
     return findings
 
 

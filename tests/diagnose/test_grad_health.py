@@ -45,3 +45,13 @@ def test_healthy_history_has_no_overfitting_finding() -> None:
         {"accuracy": a, "val_accuracy": a - 0.01, "val_loss": 1 / (i + 1)} for i, a in enumerate([0.5, 0.7, 0.8, 0.85])
     ]
     assert analyze_history(rows) == []
+
+
+def test_overfitting_remedies_fit_the_kind_of_input() -> None:
+    accuracies, val_losses = [0.7, 0.9, 0.99, 1.0], [0.9, 0.8, 1.0, 1.2]
+    rows = [{"accuracy": a, "val_accuracy": 0.6, "val_loss": v} for a, v in zip(accuracies, val_losses, strict=True)]
+    (image,) = analyze_history(rows)
+    (text,) = analyze_history(rows, "text")
+    assert "data.augment" in image.remedies[0]
+    assert "data.embeddings_file" in text.remedies[0] and not any("augment" in r for r in text.remedies)
+    assert image.remedies[1:] == text.remedies[1:]

@@ -14,9 +14,15 @@ REMEDIES = [
     "early stopping (train.early_stopping=3)",
     "a smaller model",
 ]
+# What "more data" can mean depends on the input: images can be augmented, text cannot (here).
+FIRST_REMEDY = {
+    "image": REMEDIES[0],
+    "text": "more data, pretrained word vectors (data.embeddings_file), or a smaller vocabulary "
+    "(data.num_words, data.min_freq)",
+}
 
 
-def analyze_history(rows: list[dict[str, Any]]) -> list[Finding]:
+def analyze_history(rows: list[dict[str, Any]], input_kind: str = "image") -> list[Finding]:
     if len(rows) < 3 or "val_loss" not in rows[0] or "accuracy" not in rows[0] or "val_accuracy" not in rows[0]:
         return []
     val_losses = [float(r["val_loss"]) for r in rows]
@@ -32,7 +38,7 @@ def analyze_history(rows: list[dict[str, Any]]) -> list[Finding]:
                 f"validation loss was lowest at epoch {best + 1} of {len(rows)} ({val_losses[best]:.4f}, now "
                 f"{val_losses[-1]:.4f}); train accuracy {100 * float(last['accuracy']):.1f}% vs validation "
                 f"{100 * float(last['val_accuracy']):.1f}% (gap {100 * gap:.1f} points)",
-                REMEDIES,
+                [FIRST_REMEDY.get(input_kind, "more data"), *REMEDIES[1:]],
             )
         ]
     return []
