@@ -15,7 +15,7 @@ from rich.console import Console
 from neuralab.data.registry import LoadOptions
 from neuralab.data.text_datasets import load_fortunes_zh
 from neuralab.pipeline import evaluate_run, predict_texts, resolve_config, run_config
-from neuralab.runs import load_model, read_json
+from neuralab.runs import load_model, load_tensors, read_json
 from tests.conftest import needs_fortunes, run_cli
 
 pytestmark = needs_fortunes
@@ -63,6 +63,8 @@ def test_csv_text_cli_train_predict_evaluate(zh_csv: tuple[Path, Path], tmp_path
 
     again = evaluate_run(run)  # the stored tokenizer, not a refit one
     assert again["accuracy"] == pytest.approx(summary["test"]["accuracy"], abs=1e-6)
+    idf = load_tensors(run / "model.safetensors")["idf"]  # learned from the training split, saved
+    assert idf[:2].eq(0).all() and idf[2:].min() >= 1 and idf[2:].std() > 0.1
 
     result = run_cli("predict", str(run), "--text", "x", str(lines))
     assert result.returncode == 2 and "not both" in result.stderr

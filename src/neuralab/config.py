@@ -45,6 +45,9 @@ class DataConfig(_Section):
     ngrams: int = Field(1, ge=1, le=3, description="word level: add word n-grams up to this order (bag models)")
     min_freq: int = Field(1, ge=1, description="drop tokens seen fewer times in the training split")
     lowercase: bool = Field(True, description="lower-case text before tokenising")
+    keep_punctuation: bool = Field(
+        False, description="keep punctuation as tokens (and in Chinese/Japanese character bigrams)"
+    )
     maxlen: int | None = Field(None, gt=0, description="tokens per text (default: 95th percentile of train, <= 400)")
     embeddings_file: Path | None = Field(None, description="GloVe / word2vec text-format vectors for text models")
     freeze_embeddings: bool = Field(True, description="keep pretrained vectors fixed (false: fine-tune them)")

@@ -166,7 +166,8 @@ def select_classes(data: LoadedData, wanted: list[str]) -> None:
 
 def fit_text_preprocess(cfg: RunConfig, texts: list[str]) -> Preprocess:
     d = cfg.data
-    tokenizer = Tokenizer(d.text_level, d.num_words, d.min_freq, d.lowercase, ngrams=d.ngrams).fit(texts)
+    tokenizer = Tokenizer(d.text_level, d.num_words, d.min_freq, d.lowercase, d.keep_punctuation,
+                          ngrams=d.ngrams).fit(texts)  # fmt: skip
     maxlen = d.maxlen or choose_maxlen(tokenizer.texts_to_sequences(texts))
     return Preprocess(
         kind="text", input_shape=(maxlen,), mean=(), std=(), scale=1.0,
@@ -383,6 +384,11 @@ def run_config(
     model_args = data_model_args(cfg, data.preprocess)
     model = create_model(cfg.model.name, input_shape, len(data.classes), data.preprocess.kind, **model_args)
     embeddings = load_pretrained_embeddings(cfg, model, data.preprocess, console)
+    adapt = getattr(model, "adapt", None)
+    if (
+        callable(adapt) and resume_dir is None and isinstance(prepared.train, TensorSamples)
+    ):  # statistics of the training split (a text model's idf)
+        adapt(prepared.train.x)
     pretrained = load_pretrained(cfg, model, console) if resume_dir is None else None
     normalization = getattr(model, "input_normalization", None)
     if pretrained and "normalization" in pretrained:  # the features were learned on inputs scaled this way

@@ -45,6 +45,20 @@ def test_chinese_and_japanese_are_split_into_characters_and_bigrams() -> None:
     assert detect_level(["東京タワーに行きました", "日本語のテキスト"]) == "char-bigram"
 
 
+def test_kept_punctuation_joins_chinese_bigrams() -> None:
+    """Dropped punctuation breaks a run of characters; kept punctuation is a token and pairs with
+    its neighbours ("，不" marks a style), while a Latin word still ends the run."""
+    text = "宁可做过，不可错过。Go好"
+    assert Tokenizer("char-bigram").tokens(text) == [
+        "宁", "可", "做", "过", "宁可", "可做", "做过", "不", "可", "错", "过", "不可", "可错", "错过", "go", "好",
+    ]  # fmt: skip
+    assert Tokenizer("char-bigram", keep_punctuation=True).tokens(text) == [
+        "宁", "可", "做", "过", ",", "不", "可", "错", "过", "。",
+        "宁可", "可做", "做过", "过,", ",不", "不可", "可错", "错过", "过。", "go", "好",
+    ]  # fmt: skip
+    assert Tokenizer("word", keep_punctuation=True).tokens("Don't panic!") == ["don't", "panic", "!"]
+
+
 def test_pad_sequences_matches_keras() -> None:
     seqs = [[1, 2, 3], [4, 5], [6, 7, 8, 9, 10]]
     np.testing.assert_array_equal(pad_sequences(seqs, maxlen=4), [[0, 1, 2, 3], [0, 0, 4, 5], [7, 8, 9, 10]])

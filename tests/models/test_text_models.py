@@ -6,12 +6,16 @@ import numpy as np
 import pytest
 import torch
 
-from neuralab.data.text import pad_sequences
+from sklearn.feature_extraction.text import TfidfVectorizer
+
+from neuralab.data.text import Tokenizer, encode, pad_sequences
 from neuralab.models import create_model, summarize
+from neuralab.models.text import BagOfEmbeddings
 from neuralab.train.keras_api import KerasModel
 
 TEXT_MODELS = [
     ("text_bag", {}),
+    ("text_bag", {"weighting": "mean"}),
     ("text_rnn", {"cell": "lstm", "bidirectional": True}),
     ("text_rnn", {"cell": "gru", "bidirectional": False, "layers": 2}),
     ("text_transformer", {}),
@@ -24,6 +28,8 @@ def test_padding_does_not_change_a_prediction(name: str, args: dict) -> None:
     model = create_model(name, (64,), 4, "text", vocab_size=50, **args).eval()
     rng = np.random.default_rng(0)
     seqs = [list(rng.integers(2, 50, n)) for n in (3, 17, 9, 30, 1)]
+    if isinstance(model, BagOfEmbeddings):  # repeated tokens exercise the term counts
+        model.adapt(torch.from_numpy(pad_sequences(seqs, maxlen=64)))
     short = torch.from_numpy(pad_sequences(seqs, maxlen=30, padding="post"))
     long = torch.from_numpy(pad_sequences(seqs, maxlen=64, padding="post"))
     pre = torch.from_numpy(pad_sequences(seqs, maxlen=64, padding="pre"))
@@ -35,6 +41,28 @@ def test_padding_does_not_change_a_prediction(name: str, args: dict) -> None:
     with torch.no_grad():
         torch.testing.assert_close(model(alone)[0], b[1], atol=1e-5, rtol=1e-5)  # batch neighbours do not matter
     assert summarize(model, (64,)).forward_flops > 0
+
+
+def test_tfidf_bag_is_scikit_learns_tfidf_vector_times_the_embedding() -> None:
+    """The model's weighted sum equals TfidfVectorizer(sublinear_tf=True) @ embedding: same idf
+    (from the training texts only), same sublinear counts, same l2 norm, unseen words ignored."""
+    train = ["the cat sat on the mat", "the dog ate the cat food", "a cat and a dog", "dogs bark bark bark"]
+    test = ["the cat the cat the cat", "a bird sat on the dog", "unseen words only", "bark"]
+    tokenizer = Tokenizer("word").fit(train)
+    model = create_model("text_bag", (16,), 3, "text", vocab_size=tokenizer.vocab_size, dim=8)
+    assert isinstance(model, BagOfEmbeddings)
+    model.adapt(encode(tokenizer, train, 16))
+    ids = encode(tokenizer, test, 16)
+    with torch.no_grad():
+        ours = (model.embedding(ids) * model.token_weights(ids).unsqueeze(-1)).sum(dim=1)
+    vocabulary = {token: index - 2 for token, index in tokenizer.word_index.items()}  # ours start at 2
+    vectorizer = TfidfVectorizer(vocabulary=vocabulary, tokenizer=tokenizer.tokens, lowercase=False,
+                                 token_pattern=None, sublinear_tf=True)  # fmt: skip
+    vectorizer.fit(train)
+    tfidf = torch.from_numpy(vectorizer.transform(test).toarray()).float()
+    vectors = model.embedding.weight.detach()[2:]  # ids 0 and 1 are padding and OOV
+    torch.testing.assert_close(ours, tfidf @ vectors, atol=1e-5, rtol=1e-4)
+    assert torch.equal(ours[2], torch.zeros(8))  # only unseen words: the zero vector, not NaN
 
 
 def test_text_models_refuse_images() -> None:

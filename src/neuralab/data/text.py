@@ -13,7 +13,7 @@ import io
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -44,6 +44,22 @@ def detect_level(texts: Iterable[str], sample: int = 2000) -> Literal["word", "c
     return "char-bigram" if letters and cjk / letters > 0.25 else "word"
 
 
+def _runs(units: list[str]) -> Iterator[list[str]]:
+    """Split units into runs of single characters; a word or a break ("") ends a run."""
+    run: list[str] = []
+    for unit in units:
+        if len(unit) == 1:
+            run.append(unit)
+            continue
+        if run:
+            yield run
+        run = []
+        if unit:
+            yield [unit]
+    if run:
+        yield run
+
+
 @dataclass
 class Tokenizer:
     """Keras-like: `fit` on training texts, then `texts_to_sequences`; serialisable to JSON."""
@@ -60,17 +76,19 @@ class Tokenizer:
         text = unicodedata.normalize("NFKC", text)
         if self.lower:
             text = text.lower()
-        out: list[str] = []
+        units: list[str] = []  # "" marks a break: dropped punctuation, or a Latin word inside CJK text
         for piece in _PIECES.findall(text):
             if _CJK_CHAR.match(piece):
-                if self.level == "word":
-                    out.append(piece)
-                    continue
-                out.extend(piece)
-                if self.level == "char-bigram":
-                    out.extend(piece[i : i + 2] for i in range(len(piece) - 1))
-            elif piece[0].isalnum() or piece[0] == "_" or self.keep_punctuation:
-                out.append(piece)
+                units.extend([piece] if self.level == "word" else piece)
+            elif piece[0].isalnum() or piece[0] == "_":
+                units.extend(["", piece, ""])
+            else:
+                units.append(piece if self.keep_punctuation else "")
+        out: list[str] = []
+        for run in _runs(units):
+            out.extend(run)
+            if self.level == "char-bigram":  # adjacent characters, across kept punctuation too ("，不" is style)
+                out.extend(a + b for a, b in zip(run, run[1:]) if _CJK_CHAR.match(a) or _CJK_CHAR.match(b))
         if self.ngrams > 1 and self.level == "word":
             words = list(out)
             for n in range(2, self.ngrams + 1):
