@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from neuralab.data.text import Tokenizer, encode, pad_sequences

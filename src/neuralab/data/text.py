@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import re
 import unicodedata
 from collections import Counter
@@ -88,7 +89,7 @@ class Tokenizer:
         for run in _runs(units):
             out.extend(run)
             if self.level == "char-bigram":  # adjacent characters, across kept punctuation too ("，不" is style)
-                out.extend(a + b for a, b in zip(run, run[1:]) if _CJK_CHAR.match(a) or _CJK_CHAR.match(b))
+                out.extend(a + b for a, b in itertools.pairwise(run) if _CJK_CHAR.match(a) or _CJK_CHAR.match(b))
         if self.ngrams > 1 and self.level == "word":
             words = list(out)
             for n in range(2, self.ngrams + 1):
