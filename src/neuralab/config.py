@@ -114,6 +114,18 @@ class TrainConfig(_Section):
     grad_monitor_every: int = Field(50, ge=0, description="sample gradient/activation health every N steps (0: off)")
 
 
+class GanConfig(_Section):
+    """Used by `task: gan` (a DCGAN); the data, train.epochs, batch_size, seed and device come from the rest."""
+
+    latent_dim: int = Field(64, gt=0, description="size of the generator's noise vector")
+    width: int = Field(64, gt=0, description="channels of the first layer (the second has twice as many)")
+    lr: float = Field(2e-4, gt=0, description="Adam learning rate of both nets (DCGAN paper: 2e-4)")
+    beta1: float = Field(0.5, ge=0, lt=1, description="Adam beta1 (DCGAN paper: 0.5; 0.9 oscillates)")
+    real_label: float = Field(0.9, gt=0.5, le=1, description="one-sided label smoothing for real images")
+    samples: int = Field(64, gt=0, le=256, description="images in each epoch's sample grid (fixed noise)")
+    fd_samples: int = Field(2000, ge=100, description="generated vs test images compared by Frechet distance")
+
+
 class RunConfig(_Section):
     name: str | None = Field(None, description="run folder name; default: <dataset>-<model>-<time>")
     out_dir: Path = Field(Path("runs"), description="parent folder of run folders")
@@ -122,6 +134,8 @@ class RunConfig(_Section):
     optim: OptimConfig = Field(default_factory=OptimConfig)  # type: ignore[arg-type]
     sched: SchedConfig = Field(default_factory=SchedConfig)  # type: ignore[arg-type]
     train: TrainConfig = Field(default_factory=TrainConfig)  # type: ignore[arg-type]
+    task: Literal["classify", "gan"] = Field("classify", description="classify, or gan: a DCGAN on the images")
+    gan: GanConfig = Field(default_factory=GanConfig)  # type: ignore[arg-type]
 
     def to_yaml(self) -> str:
         return yaml.safe_dump(self.model_dump(mode="json"), sort_keys=False)

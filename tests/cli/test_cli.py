@@ -183,3 +183,42 @@ def test_report_command_rewrites_the_page(trained_run: Path) -> None:
     (trained_run / "report.html").unlink()
     result = run_cli("report", str(trained_run))
     assert result.returncode == 0 and (trained_run / "report.html").stat().st_size > 10_000
+
+
+def test_gan_cli_trains_writes_samples_and_samples_again(tmp_path: Path) -> None:
+    """`train --task gan` through a subprocess: the run folder, a grid per epoch, metrics, then `sample`."""
+    result = run_cli("train", "--task", "gan", "--dataset", "digits", "--epochs", "3", "--batch-size", "32",
+                     "--out", str(tmp_path), "--name", "gan")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "pixel Frechet distance" in result.stdout
+    run = tmp_path / "gan"
+    assert sorted(p.name for p in (run / "samples").iterdir()) == ["epoch_001.png", "epoch_002.png", "epoch_003.png"]
+    with Image.open(run / "samples" / "epoch_003.png") as grid:
+        assert grid.size == (8 * 10 + 2, 8 * 10 + 2)  # 64 images of 8x8, 8 per row, 2 px padding
+    rows = (run / "metrics.csv").read_text().splitlines()
+    assert rows[0].startswith("epoch,d_loss,g_loss,d_real,d_fake,pixel_fd") and len(rows) == 4
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["pixel_fd_best"] < summary["pixel_fd_untrained"] / 2
+    for name in ("model.safetensors", "discriminator.safetensors", "model.json", "config.yaml", "curves.png"):
+        assert (run / name).is_file(), name
+
+    out = tmp_path / "new.png"
+    result = run_cli("sample", str(run), "--n", "16", "--seed", "3", "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    with Image.open(out) as grid:
+        assert grid.size == (8 * 10 + 2, 2 * 10 + 2)
+    again = tmp_path / "again.png"
+    run_cli("sample", str(run), "--n", "16", "--seed", "3", "--out", str(again))
+    assert again.read_bytes() == out.read_bytes()  # the same seed, the same images
+
+
+def test_gan_cli_errors_are_named(tmp_path: Path, digits_run: Path) -> None:
+    result = run_cli("sample", str(digits_run), "--out", str(tmp_path / "x.png"))
+    assert result.returncode == 2 and "not a GAN run" in result.stderr
+    result = run_cli("train", "--task", "gan", "--dataset", "fortunes-en", "--out", str(tmp_path))
+    assert result.returncode == 2 and "needs an image dataset" in result.stderr
+    result = run_cli("train", "--task", "gan", "--dataset", "digits", "--set", "data.image_size=30",
+                     "--out", str(tmp_path))  # fmt: skip
+    assert result.returncode == 2 and "divisible by 4" in result.stderr
+    result = run_cli("train", "--task", "painting", "--out", str(tmp_path))
+    assert result.returncode == 2 and "task" in result.stderr

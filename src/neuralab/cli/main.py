@@ -34,6 +34,7 @@ def _flag_overrides(**flags: Any) -> dict[str, Any]:
         "seed": "train.seed",
         "out": "out_dir",
         "name": "name",
+        "task": "task",
     }
     from neuralab.config import set_dotted
 
@@ -59,6 +60,7 @@ def train(
     out: Annotated[Path | None, typer.Option(help="out_dir: parent of run folders")] = None,
     name: Annotated[str | None, typer.Option(help="run folder name")] = None,
     resume: Annotated[Path | None, typer.Option(help="continue the interrupted run in this folder")] = None,
+    task: Annotated[str | None, typer.Option(help="task: classify (default) or gan (a DCGAN on the images)")] = None,
 ) -> None:
     """Train a model; writes a run folder (config, weights, metrics, summary)."""
     from neuralab.config import deep_merge, load_yaml, parse_set
@@ -73,9 +75,13 @@ def train(
         user = deep_merge(user, parse_set(set_ or []))
         flags = _flag_overrides(
             dataset=dataset, data_dir=data_dir, data_file=data_file, model=model, epochs=epochs,
-            batch_size=batch_size, lr=lr, seed=seed, out=out, name=name,
+            batch_size=batch_size, lr=lr, seed=seed, out=out, name=name, task=task,
         )  # fmt: skip
-        result = run_config(resolve_config(deep_merge(user, flags)), console)
+        cfg = resolve_config(deep_merge(user, flags))
+        if cfg.task == "gan":
+            _train_gan(cfg)
+            return
+        result = run_config(cfg, console)
     test = result.summary["test"]
     console.print(
         f"test accuracy [bold]{100 * test['accuracy']:.2f}%[/], macro-F1 {100 * test['macro_f1']:.2f}% "
@@ -84,6 +90,35 @@ def train(
     )
     console.print(f"run folder: {result.run_dir}", highlight=False)
     console.print(f"report:     {result.run_dir / 'report.html'}", highlight=False)
+
+
+def _train_gan(cfg: Any) -> None:
+    """The GAN has its own section (gan.*: latent_dim, width, lr...); model/optim are for classifiers."""
+    from neuralab.generative import run_gan
+
+    run_dir, summary = run_gan(cfg, console)
+    console.print(
+        f"pixel Frechet distance {summary['pixel_fd']:.2f} (untrained {summary['pixel_fd_untrained']:.1f}, "
+        f"train vs test {summary['pixel_fd_train_vs_test']:.2f}; {summary['train_seconds']:.1f} s training)",
+        highlight=False,
+    )
+    console.print(f"run folder: {run_dir}", highlight=False)
+    console.print(f"samples:    {run_dir / 'samples'}", highlight=False)
+
+
+@app.command()
+def sample(
+    run_dir: Annotated[Path, typer.Argument(help="a GAN run folder (train --task gan)")],
+    n: Annotated[int, typer.Option(help="images to generate")] = 64,
+    seed: Annotated[int, typer.Option(help="noise seed: the same seed gives the same images")] = 0,
+    out: Annotated[Path, typer.Option(help="PNG file to write")] = Path("samples.png"),
+) -> None:
+    """Generate new images from a trained GAN, as one PNG grid."""
+    from neuralab.generative import sample_grid
+
+    if not 1 <= n <= 1024:
+        raise UserError(f"--n must be between 1 and 1024, not {n}")
+    console.print(f"wrote {sample_grid(run_dir, n, seed, out)}", highlight=False)
 
 
 @app.command()
