@@ -29,6 +29,7 @@ from sklearn.metrics import accuracy_score, f1_score
 from sklearn.model_selection import GridSearchCV, StratifiedKFold
 from sklearn.pipeline import make_pipeline
 
+from neuralab.config import deep_merge
 from neuralab.data import DATASETS, LoadOptions
 from neuralab.pipeline import resolve_config, run_config
 
@@ -71,8 +72,9 @@ def baseline(corpus: str) -> dict[str, Any]:
 
 
 def neural(corpus: str, name: str, seed: int, out: str) -> dict[str, Any]:
-    cfg = resolve_config({"data": {"name": corpus}, "train": {"seed": seed, "grad_monitor_every": 0}, **NEURAL[name],
-                          "out_dir": out, "name": f"{corpus}-{name}-{seed}"})  # fmt: skip
+    base = {"data": {"name": corpus}, "train": {"seed": seed, "grad_monitor_every": 0}, "out_dir": out,
+            "name": f"{corpus}-{name}-{seed}"}  # fmt: skip
+    cfg = resolve_config(deep_merge(NEURAL[name], base))
     summary = run_config(cfg, Console(file=io.StringIO())).summary
     return {
         "seed": seed,

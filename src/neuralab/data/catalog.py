@@ -9,6 +9,7 @@ from __future__ import annotations
 from neuralab.data.cifar import load_cifar10
 from neuralab.data.digits import load_digits_data
 from neuralab.data.folder import load_image_folder
+from neuralab.data.font_digits import load_font_digits
 from neuralab.data.mnist import load_fashion_mnist, load_mnist
 from neuralab.data.registry import DatasetInfo, register_dataset
 from neuralab.data.tabular import load_csv
@@ -46,6 +47,16 @@ register_dataset(
         kind="image",
         load=load_mnist,
         recipe={**_FAST_28, "data": {"augment": "crop", "crop_padding": 2}},
+    )
+)
+register_dataset(
+    DatasetInfo(
+        name="font-digits",
+        description="printed digits rendered from this machine's fonts in sklearn-digits style, 12k/2k 8x8 (no files)",
+        kind="image",
+        load=load_font_digits,
+        recipe={**_FAST_28, "train": {**_FAST_28["train"], "epochs": 5}},
+        needs_files=False,
     )
 )
 register_dataset(
