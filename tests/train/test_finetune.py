@@ -99,3 +99,27 @@ def test_gradual_run_and_bad_pretrained_sources(pretrained_run: Path, tmp_path: 
         finetune(tmp_path, bad, "full")
     with pytest.raises(UserError, match=r"data\.classes"):
         run_config(resolve_config({"data": {"name": "digits", "classes": ["5", "x"]}}), QUIET)
+
+
+def test_pretraining_on_printed_digits_beats_scratch_with_20_handwritten_labels(tmp_path: Path) -> None:
+    """The issue's offline proof, small: fast_cnn pretrained on font-digits (printed, 2 epochs), then
+    20 labelled handwritten digits (2 per class) with the same budget as from scratch. Measured with
+    benchmarks/transfer_digits.py (3 seeds): scratch 65.4%, gradual fine-tuning 84.3%."""
+    source = resolve_config({"data": {"name": "font-digits", "image_size": 28}, "train": {"epochs": 2},
+                             "out_dir": str(tmp_path), "name": "printed"})  # fmt: skip
+    printed = run_config(source, QUIET).run_dir
+    accuracy: dict[str, list[float]] = {"scratch": [], "gradual": []}
+    for seed in (0, 1):
+        for arm in accuracy:
+            model: dict[str, object] = {"name": "fast_cnn"}
+            if arm == "gradual":
+                model |= {"pretrained": str(printed), "finetune": "gradual", "unfreeze_every": 5}
+            cfg = resolve_config({
+                "data": {"name": "digits", "image_size": 28, "subset": 20, "val_fraction": 0.0, "augment": "none"},
+                "model": model, "optim": {"name": "adam", "lr": 3e-3}, "sched": {"name": "cosine"},
+                "train": {"epochs": 30, "batch_size": 32, "seed": seed, "grad_monitor_every": 0},
+                "out_dir": str(tmp_path), "name": f"{arm}-{seed}",
+            })  # fmt: skip
+            accuracy[arm].append(run_config(cfg, QUIET).summary["test"]["accuracy"])
+    scratch, transfer = sum(accuracy["scratch"]) / 2, sum(accuracy["gradual"]) / 2
+    assert transfer > scratch + 0.05, accuracy

@@ -56,11 +56,13 @@ def _render(font: ImageFont.FreeTypeFont, text: str) -> Image.Image:
 def render_digit(font: ImageFont.FreeTypeFont, digit: int, rng: np.random.Generator) -> np.ndarray:
     """One 8x8 digit with values 0..16, as sklearn's digits."""
     image = _render(font, str(digit))
-    weight = rng.integers(0, 3)  # as drawn, bold or very bold: pen strokes are thicker than most type
+    weight = int(rng.integers(0, 3))  # as drawn, bold or very bold: pen strokes are thicker than most type
     if weight:
         image = image.filter(ImageFilter.MaxFilter(2 * weight + 1))
     shear = rng.uniform(-0.25, 0.25)
-    image = image.transform(image.size, Image.Transform.AFFINE, (1, shear, -48 * shear, 0, 1, 0), Image.Resampling.BILINEAR)
+    image = image.transform(
+        image.size, Image.Transform.AFFINE, (1, shear, -48 * shear, 0, 1, 0), Image.Resampling.BILINEAR
+    )
     image = image.rotate(rng.uniform(-12, 12), Image.Resampling.BILINEAR)
     box = image.getbbox()
     if box is None:  # a font that drew nothing for this digit
@@ -83,15 +85,19 @@ def make_font_digits(n: int, seed: int, fonts: list[Path]) -> tuple[np.ndarray, 
     return images, labels.astype(np.int64)
 
 
+def _as_images(counts: np.ndarray) -> torch.Tensor:
+    """0..16 block counts to uint8 [N, 1, 8, 8] on 0..255, exactly as `digits` scales them."""
+    return torch.from_numpy(np.clip(counts.astype(np.int64) * 16, 0, 255).astype(np.uint8)[:, None])
+
+
 def load_font_digits(options: LoadOptions) -> LoadedData:
     fonts = font_files()
     if len(fonts) < 4:
         raise UserError("font-digits needs at least 4 fonts that draw digits; matplotlib's bundled fonts are missing")
-    train_fonts, test_fonts = fonts, fonts  # a split by image, not by font: the target task is another domain
-    x_train, y_train = make_font_digits(TRAIN_SIZE, SEED, train_fonts)
-    x_test, y_test = make_font_digits(TEST_SIZE, SEED + 1, test_fonts)
-    to_tensor = lambda a: torch.from_numpy(np.clip(a.astype(np.int64) * 16, 0, 255).astype(np.uint8)[:, None])  # noqa: E731
-    train_x, test_x = to_tensor(x_train), to_tensor(x_test)
+    # Split by image, not by font: this is a source task; the domain shift is to handwriting.
+    x_train, y_train = make_font_digits(TRAIN_SIZE, SEED, fonts)
+    x_test, y_test = make_font_digits(TEST_SIZE, SEED + 1, fonts)
+    train_x, test_x = _as_images(x_train), _as_images(x_test)
     if options.image_size and options.image_size != 8:  # as `digits` does, so the two stay comparable
         size = [options.image_size, options.image_size]
         train_x, test_x = F.resize(train_x, size, antialias=True), F.resize(test_x, size, antialias=True)
