@@ -10,8 +10,9 @@ from PIL import Image
 
 from neuralab.errors import UserError
 from neuralab.serve.export import export_run, sample_batch
+from neuralab.serve.inputs import InputLimits, text_to_tensor
 from neuralab.serve.predictor import Predictor
-from tests.conftest import run_cli
+from tests.conftest import needs_fortunes, run_cli
 from tests.serve.conftest import png_bytes, start_server, stop_server
 
 
@@ -54,3 +55,17 @@ def test_export_errors(digits_run: Path, tmp_path: Path) -> None:
         (missing / name).write_bytes((digits_run / name).read_bytes())
     with pytest.raises(UserError, match="export it first"):
         Predictor(missing, "onnx")
+
+
+@needs_fortunes
+def test_text_model_exports_to_onnx_and_serves_the_same_probabilities(tmp_path: Path) -> None:
+    """A TF-IDF text_bag (token ids in, term counts computed in the graph) through ONNX."""
+    result = run_cli("train", "--dataset", "fortunes-zh", "--epochs", "2", "--out", str(tmp_path), "--name", "zh")
+    assert result.returncode == 0, result.stderr
+    run = tmp_path / "zh"
+    result = run_cli("export", str(run), "--format", "onnx")
+    assert result.returncode == 0, result.stderr
+    torch_predictor, onnx_predictor = Predictor(run), Predictor(run, "onnx")
+    texts = ["学而时习之，不亦说乎", "有钱能使鬼推磨", "花开花落花满天", "x"]
+    inputs = [text_to_tensor(t, torch_predictor.preprocess, torch_predictor.tokenizer, InputLimits()) for t in texts]
+    np.testing.assert_allclose(onnx_predictor.predict_proba(inputs), torch_predictor.predict_proba(inputs), atol=1e-5)

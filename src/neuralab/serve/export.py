@@ -43,6 +43,11 @@ def sample_batch(preprocess: Preprocess, n: int, seed: int = 0) -> torch.Tensor:
     if preprocess.kind == "image":
         raw = torch.randint(0, 256, shape, generator=gen, dtype=torch.uint8)
         return preprocess.normalize(raw)
+    if preprocess.kind == "text":  # token ids with repeats (OOV included), post-padded to varied lengths
+        ids = torch.randint(1, int(preprocess.extra["vocab_size"]), shape, generator=gen)
+        ids[:, 1::3] = ids[:, ::3][:, : ids[:, 1::3].shape[1]]
+        lengths = torch.randint(1, shape[1] + 1, (n, 1), generator=gen)
+        return ids.masked_fill(torch.arange(shape[1]) >= lengths, 0)
     return torch.randn(shape, generator=gen)
 
 
