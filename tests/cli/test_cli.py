@@ -108,9 +108,11 @@ def test_missing_run_folder(tmp_path: Path) -> None:
 def test_listings() -> None:
     datasets = run_cli("datasets")
     assert datasets.returncode == 0 and "fashion-mnist" in datasets.stdout and "digits" in datasets.stdout
+    assert "font-digits" in datasets.stdout
     models = run_cli("models")
     assert models.returncode == 0
     assert "simple_cnn" in models.stdout and "421,642" in models.stdout  # the tutorial's SimpleCNN on 28x28
+    assert "dcgan" in models.stdout and "138,689" in models.stdout  # the discriminator on 28x28
 
 
 def test_killed_run_resumes_to_the_same_weights(tmp_path: Path) -> None:

@@ -387,7 +387,25 @@ def models(
             table.add_row(name, label, f"{stats.total:,}", f"{stats.forward_flops / 1e6:.2f}", info.description)
         except UserError as err:
             table.add_row(name, label, "-", "-", f"{info.description} ({err.message})")
+    _add_gan_rows(table, shapes[dataset])
     console.print(table)
+
+
+def _add_gan_rows(table: Table, shape: tuple[int, int, int]) -> None:
+    """The DCGAN's two nets (train --task gan), at the default gan.latent_dim and gan.width."""
+    from neuralab.config import GanConfig
+    from neuralab.models import summarize
+    from neuralab.models.gan import Discriminator, Generator
+
+    gan = GanConfig()
+    label = f"image {'x'.join(map(str, shape))}"
+    generator = Generator(shape, gan.latent_dim, gan.width)
+    g_stats = summarize(generator.eval(), (gan.latent_dim,))
+    d_stats = summarize(Discriminator(shape, gan.width).eval(), shape)
+    table.add_row("dcgan generator", f"noise {gan.latent_dim}", f"{g_stats.total:,}",
+                  f"{g_stats.forward_flops / 1e6:.2f}", f"DCGAN generator to {label} (train --task gan)")  # fmt: skip
+    table.add_row("dcgan discriminator", label, f"{d_stats.total:,}", f"{d_stats.forward_flops / 1e6:.2f}",
+                  "DCGAN discriminator: real or generated (train --task gan)")  # fmt: skip
 
 
 def _add_subcommands() -> None:
