@@ -397,7 +397,7 @@ def _add_gan_rows(table: Table, shape: tuple[int, int, int]) -> None:
     from neuralab.models import summarize
     from neuralab.models.gan import Discriminator, Generator
 
-    gan = GanConfig()
+    gan = GanConfig.model_validate({})
     label = f"image {'x'.join(map(str, shape))}"
     generator = Generator(shape, gan.latent_dim, gan.width)
     g_stats = summarize(generator.eval(), (gan.latent_dim,))
