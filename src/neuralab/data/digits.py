@@ -24,16 +24,27 @@ def load_digits_data(options: LoadOptions) -> LoadedData:
     x_train, x_test, y_train, y_test = train_test_split(
         images, labels, test_size=TEST_FRACTION, stratify=labels, random_state=TEST_SPLIT_SEED
     )
-    x_train_t, x_test_t = torch.from_numpy(x_train), torch.from_numpy(x_test)
-    if options.image_size and options.image_size != 8:  # e.g. 28, to fine-tune a model pretrained on 28x28 images
+    return digits_dataset(images_tensor(x_train), y_train, images_tensor(x_test), y_test, options,
+                          "sklearn.datasets.load_digits (embedded)")  # fmt: skip
+
+
+def images_tensor(images: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(np.ascontiguousarray(images))
+
+
+def digits_dataset(x_train: torch.Tensor, y_train: np.ndarray, x_test: torch.Tensor, y_test: np.ndarray,
+                   options: LoadOptions, source: str) -> LoadedData:  # fmt: skip
+    """8x8 uint8 digit images as a dataset, resized when `options.image_size` asks (e.g. 28, to
+    fine-tune a model pretrained on 28x28 images); shared with font-digits so both match exactly."""
+    if options.image_size and options.image_size != 8:
         size = [options.image_size, options.image_size]
-        x_train_t, x_test_t = F.resize(x_train_t, size, antialias=True), F.resize(x_test_t, size, antialias=True)
-    train = TensorSamples(x_train_t, torch.from_numpy(y_train))
+        x_train, x_test = F.resize(x_train, size, antialias=True), F.resize(x_test, size, antialias=True)
+    train = TensorSamples(x_train, torch.from_numpy(y_train))
     mean, std = channel_stats(train.x, 1 / 255)
     return LoadedData(
         train=train,
-        test=TensorSamples(x_test_t, torch.from_numpy(y_test)),
+        test=TensorSamples(x_test, torch.from_numpy(y_test)),
         classes=[str(d) for d in range(10)],
         preprocess=Preprocess(kind="image", input_shape=tuple(train.x.shape[1:]), mean=mean, std=std),
-        source="sklearn.datasets.load_digits (embedded)",
+        source=source,
     )

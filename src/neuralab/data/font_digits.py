@@ -15,10 +15,9 @@ from pathlib import Path
 import numpy as np
 import torch
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
-from torchvision.transforms.v2 import functional as F
 
-from neuralab.data.registry import LoadedData, LoadOptions, TensorSamples
-from neuralab.data.transforms import Preprocess, channel_stats
+from neuralab.data.digits import digits_dataset
+from neuralab.data.registry import LoadedData, LoadOptions
 from neuralab.errors import UserError
 
 TRAIN_SIZE, TEST_SIZE, SEED = 12000, 2000, 0
@@ -97,16 +96,5 @@ def load_font_digits(options: LoadOptions) -> LoadedData:
     # Split by image, not by font: this is a source task; the domain shift is to handwriting.
     x_train, y_train = make_font_digits(TRAIN_SIZE, SEED, fonts)
     x_test, y_test = make_font_digits(TEST_SIZE, SEED + 1, fonts)
-    train_x, test_x = _as_images(x_train), _as_images(x_test)
-    if options.image_size and options.image_size != 8:  # as `digits` does, so the two stay comparable
-        size = [options.image_size, options.image_size]
-        train_x, test_x = F.resize(train_x, size, antialias=True), F.resize(test_x, size, antialias=True)
-    train = TensorSamples(train_x, torch.from_numpy(y_train))
-    mean, std = channel_stats(train.x, 1 / 255)
-    return LoadedData(
-        train=train,
-        test=TensorSamples(test_x, torch.from_numpy(y_test)),
-        classes=[str(d) for d in range(10)],
-        preprocess=Preprocess(kind="image", input_shape=tuple(train.x.shape[1:]), mean=mean, std=std),
-        source=f"rendered from {len(fonts)} fonts (matplotlib's and /usr/share/fonts), sklearn-digits style",
-    )
+    source = f"rendered from {len(fonts)} fonts (matplotlib's and /usr/share/fonts), sklearn-digits style"
+    return digits_dataset(_as_images(x_train), y_train, _as_images(x_test), y_test, options, source)
