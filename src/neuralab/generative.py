@@ -111,8 +111,8 @@ def run_gan(cfg: RunConfig, console: Console | None = None) -> tuple[Path, dict[
         discriminator = Discriminator(shape, cfg.gan.width)
     except ValueError as err:
         raise UserError(str(err), hint="set data.image_size to a multiple of 4") from None
-    if len(train) < 2 * cfg.train.batch_size:
-        raise UserError(f"{len(train)} training images are too few for batches of {cfg.train.batch_size}")
+    if len(train) < 2 * cfg.gan.batch_size:
+        raise UserError(f"{len(train)} training images are too few for batches of {cfg.gan.batch_size}")
     device = pick_device(cfg.train.device)
     run_dir = new_run_dir(cfg.out_dir, cfg.name or f"{cfg.data.name}-dcgan-{time.strftime('%Y%m%d-%H%M%S')}")
     paths = RunPaths(run_dir)
@@ -147,7 +147,7 @@ def run_gan(cfg: RunConfig, console: Console | None = None) -> tuple[Path, dict[
         )
 
     start = time.perf_counter()
-    trainer.fit(train, reference, cfg.train.epochs, cfg.train.batch_size, cfg.train.seed, n_fd, after_epoch)
+    trainer.fit(train, reference, cfg.train.epochs, cfg.gan.batch_size, cfg.train.seed, n_fd, after_epoch)
     seconds = time.perf_counter() - start
     save_weights(trainer.generator.cpu(), paths.weights)
     save_weights(trainer.discriminator.cpu(), run_dir / "discriminator.safetensors")

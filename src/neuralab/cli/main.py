@@ -77,6 +77,10 @@ def train(
             dataset=dataset, data_dir=data_dir, data_file=data_file, model=model, epochs=epochs,
             batch_size=batch_size, lr=lr, seed=seed, out=out, name=name, task=task,
         )  # fmt: skip
+        if deep_merge(user, flags).get("task") == "gan":  # --batch-size and --lr mean the GAN's own
+            for flag, key in (("train", "batch_size"), ("optim", "lr")):
+                if key in flags.get(flag, {}):
+                    flags.setdefault("gan", {})[key] = flags[flag].pop(key)
         cfg = resolve_config(deep_merge(user, flags))
         if cfg.task == "gan":
             _train_gan(cfg)
