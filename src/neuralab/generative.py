@@ -26,6 +26,7 @@ from neuralab.errors import UserError
 from neuralab.models.gan import Discriminator, Generator
 from neuralab.plotting import plt
 from neuralab.runs import (
+    GAN_FORMAT,
     RunPaths,
     atomic_write_bytes,
     atomic_write_json,
@@ -40,8 +41,6 @@ from neuralab.runs import (
 from neuralab.train.device import pick_device
 from neuralab.train.gan import GanEpoch, GanTrainer, count_parameters, fd_features, frechet_distance, generate
 from neuralab.train.seed import seed_everything
-
-FORMAT = "neuralab-gan/1"
 
 
 def load_images(cfg: RunConfig) -> tuple[torch.Tensor, torch.Tensor, list[str]]:
@@ -152,7 +151,7 @@ def run_gan(cfg: RunConfig, console: Console | None = None) -> tuple[Path, dict[
     save_weights(trainer.generator.cpu(), paths.weights)
     save_weights(trainer.discriminator.cpu(), run_dir / "discriminator.safetensors")
     atomic_write_json(paths.model_json, {
-        "format": FORMAT, "architecture": "dcgan", "image_shape": list(shape), "latent_dim": cfg.gan.latent_dim,
+        "format": GAN_FORMAT, "architecture": "dcgan", "image_shape": list(shape), "latent_dim": cfg.gan.latent_dim,
         "width": cfg.gan.width, "dataset": cfg.data.name, "classes": classes,
     })  # fmt: skip
     plot_curves(run_dir / "curves.png", history, floor)
@@ -171,7 +170,7 @@ def load_generator(run_dir: Path) -> Generator:
     """The trained generator of a GAN run (eval mode, CPU), refusing classification runs clearly."""
     paths = check_run_dir(run_dir)
     card = read_json(paths.model_json)
-    if card.get("format") != FORMAT:
+    if card.get("format") != GAN_FORMAT:
         raise UserError(f"{run_dir} is not a GAN run (train one with --task gan)")
     generator = Generator(tuple(card["image_shape"]), card["latent_dim"], card["width"])
     load_weights(generator, paths.weights)

@@ -565,7 +565,10 @@ def resume_run(run_dir: Path, console: Console | None = None) -> RunResult:
     paths = RunPaths(Path(run_dir))
     if not paths.config.is_file():
         raise UserError(f"{run_dir} is not a run folder (no config.yaml)")
-    return run_config(read_config(run_dir), console, resume_dir=Path(run_dir))
+    cfg = read_config(run_dir)
+    if cfg.task == "gan":
+        raise UserError(f"{run_dir} is a GAN run; GAN runs cannot be resumed yet", hint="train a new one")
+    return run_config(cfg, console, resume_dir=Path(run_dir))
 
 
 def evaluate_run(run_dir: Path, split: str = "test") -> dict[str, Any]:

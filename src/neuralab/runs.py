@@ -25,6 +25,7 @@ from neuralab.errors import UserError
 from neuralab.models import create_model
 
 MODEL_FORMAT = 1
+GAN_FORMAT = "neuralab-gan/1"  # model.json of a `task: gan` run: a generator, not a classifier
 
 
 @dataclass(frozen=True)
@@ -197,6 +198,8 @@ def load_model(run_dir: Path, weights: Path | None = None) -> tuple[nn.Module, d
     """Rebuild the trained model from its description and safetensors weights (eval mode, CPU)."""
     paths = check_run_dir(run_dir)
     card = read_json(paths.model_json)
+    if card.get("format") == GAN_FORMAT:
+        raise UserError(f"{run_dir} is a GAN run, not a classifier", hint=f"generate images: neuralab sample {run_dir}")
     try:
         preprocess = Preprocess.from_dict(card["preprocess"])
         model = create_model(

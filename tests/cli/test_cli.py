@@ -213,6 +213,11 @@ def test_gan_cli_trains_writes_samples_and_samples_again(tmp_path: Path) -> None
     run_cli("sample", str(run), "--n", "16", "--seed", "3", "--out", str(again))
     assert again.read_bytes() == out.read_bytes()  # the same seed, the same images
 
+    result = run_cli("evaluate", str(run))  # classifier commands name the mistake
+    assert result.returncode == 2 and "is a GAN run" in result.stderr and "neuralab sample" in result.stderr
+    result = run_cli("train", "--resume", str(run))
+    assert result.returncode == 2 and "cannot be resumed" in result.stderr
+
 
 def test_gan_cli_errors_are_named(tmp_path: Path, digits_run: Path) -> None:
     result = run_cli("sample", str(digits_run), "--out", str(tmp_path / "x.png"))
