@@ -56,3 +56,8 @@ needs_fortunes = pytest.mark.skipif(
     not (FORTUNES_DIR / "computers").exists() or not (FORTUNES_DIR / "chinese").exists(),
     reason="Debian's fortune corpora are not installed (apt-get install fortunes fortunes-zh)",
 )
+
+needs_liberation = pytest.mark.skipif(
+    not Path("/usr/share/fonts/truetype/liberation/LiberationSerif-Regular.ttf").exists(),
+    reason="font-digits renders Debian's Liberation fonts, not installed (apt-get install fonts-liberation)",
+)

@@ -19,7 +19,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from neuralab.config import RunConfig, load_yaml, validate
+from neuralab.config import AnyRunConfig, RunConfig, load_yaml, validate
 from neuralab.data.transforms import Preprocess
 from neuralab.errors import UserError
 from neuralab.models import create_model
@@ -212,7 +212,7 @@ def load_model(run_dir: Path, weights: Path | None = None) -> tuple[nn.Module, d
     return model, card
 
 
-def read_config(run_dir: Path) -> RunConfig:
+def read_config(run_dir: Path) -> AnyRunConfig:
     return validate(load_yaml(RunPaths(Path(run_dir)).config))
 
 

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 from sklearn.datasets import load_digits
 
 from neuralab.data.font_digits import font_files, make_font_digits
+from tests.conftest import needs_liberation
+
+pytestmark = needs_liberation
 
 
 def test_rendering_is_deterministic_and_in_sklearns_format() -> None:
@@ -28,3 +33,16 @@ def test_printed_digits_resemble_the_handwritten_ones() -> None:
     means_h = np.stack([digits.images[digits.target == d].mean(axis=0).ravel() for d in range(10)])
     distances = ((means_p[:, None, :] - means_h[None, :, :]) ** 2).sum(axis=2)
     assert (distances.argmin(axis=1) == np.arange(10)).sum() >= 7  # measured: 8 (5 and 6 are not)
+
+
+def test_the_font_set_is_fixed_not_whatever_the_machine_has() -> None:
+    """matplotlib's fonts plus exactly the 16 Liberation faces: never other system fonts."""
+    import matplotlib
+
+    from neuralab.data.font_digits import LIBERATION_DIR, LIBERATION_FACES
+
+    bundled = Path(matplotlib.get_data_path()).resolve()
+    fonts = font_files()
+    liberation = [p for p in fonts if p.parent == LIBERATION_DIR]
+    assert sorted(p.name for p in liberation) == sorted(LIBERATION_FACES)
+    assert all(bundled in p.resolve().parents for p in fonts if p.parent != LIBERATION_DIR)

@@ -7,7 +7,8 @@ import torch
 
 from neuralab.errors import UserError
 from neuralab.models import create_model, summarize
-from neuralab.models.backbones import BACKBONES, Backbone, load_matching, named_groups
+from neuralab.models.backbones import BACKBONES, Backbone, load_matching
+from neuralab.models.contract import named_groups
 
 
 @pytest.mark.parametrize("name", ["resnet18", "mobilenet_v3_small", "efficientnet_b0"])

@@ -12,11 +12,12 @@ from rich.console import Console
 
 from neuralab.errors import UserError
 from neuralab.models import create_model
-from neuralab.models.backbones import named_groups
+from neuralab.models.contract import named_groups
 from neuralab.pipeline import resolve_config, run_config
 from neuralab.runs import load_model
 from neuralab.train.finetune import FineTuning
 from neuralab.train.optim import build_optimizer
+from tests.conftest import needs_liberation
 
 QUIET = Console(file=io.StringIO())
 
@@ -101,6 +102,7 @@ def test_gradual_run_and_bad_pretrained_sources(pretrained_run: Path, tmp_path: 
         run_config(resolve_config({"data": {"name": "digits", "classes": ["5", "x"]}}), QUIET)
 
 
+@needs_liberation
 def test_pretraining_on_printed_digits_beats_scratch_with_20_handwritten_labels(tmp_path: Path) -> None:
     """The issue's offline proof, small: fast_cnn pretrained on font-digits (printed, 2 epochs), then
     20 labelled handwritten digits (2 per class) with the same budget as from scratch. Measured with

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from neuralab.train.schedules import Plateau, cosine, make_schedule, one_cycle, step_decay, with_warmup
+from neuralab.train.schedules import cosine, make_schedule, one_cycle, step_decay, with_warmup
 
 
 def test_cosine_runs_from_one_to_the_floor() -> None:
@@ -33,13 +33,3 @@ def test_make_schedule_counts_epochs_in_steps() -> None:
     assert f(99) == 1.0 and f(100) == pytest.approx(0.1)
     with pytest.raises(ValueError):
         make_schedule("bogus", 10, 1)
-
-
-def test_plateau_decays_after_patience() -> None:
-    p = Plateau(mode="max", patience=1, factor=0.5)
-    for value in (0.5, 0.6, 0.6, 0.6):
-        p.update(value)
-    assert p.scale == 0.5 and p.best == 0.6
-    restored = Plateau(mode="max", patience=1, factor=0.5)
-    restored.load_state_dict(p.state_dict())
-    assert restored.state_dict() == p.state_dict()

@@ -63,29 +63,22 @@ def train(
     task: Annotated[str | None, typer.Option(help="task: classify (default) or gan (a DCGAN on the images)")] = None,
 ) -> None:
     """Train a model; writes a run folder (config, weights, metrics, summary)."""
-    from neuralab.config import deep_merge, load_yaml, parse_set
-    from neuralab.pipeline import resolve_config, resume_run, run_config
+    from neuralab.pipeline import resume_run
+    from neuralab.pipeline import train as train_run
 
     if resume is not None:
         if config or set_ or any(v is not None for v in (dataset, data_dir, data_file, model, epochs, batch_size, lr)):
             raise UserError("--resume continues a run exactly as configured; it takes no other options")
         result = resume_run(resume, console)
     else:
-        user = load_yaml(config) if config else {}
-        user = deep_merge(user, parse_set(set_ or []))
         flags = _flag_overrides(
             dataset=dataset, data_dir=data_dir, data_file=data_file, model=model, epochs=epochs,
             batch_size=batch_size, lr=lr, seed=seed, out=out, name=name, task=task,
         )  # fmt: skip
-        if deep_merge(user, flags).get("task") == "gan":  # --batch-size and --lr mean the GAN's own
-            for flag, key in (("train", "batch_size"), ("optim", "lr")):
-                if key in flags.get(flag, {}):
-                    flags.setdefault("gan", {})[key] = flags[flag].pop(key)
-        cfg = resolve_config(deep_merge(user, flags))
-        if cfg.task == "gan":
-            _train_gan(cfg)
-            return
-        result = run_config(cfg, console)
+        result = train_run(_resolved(config, set_, flags), console)
+    if result.summary.get("task") == "gan":
+        _print_gan(result.run_dir, result.summary)
+        return
     test = result.summary["test"]
     console.print(
         f"test accuracy [bold]{100 * test['accuracy']:.2f}%[/], macro-F1 {100 * test['macro_f1']:.2f}% "
@@ -96,11 +89,16 @@ def train(
     console.print(f"report:     {result.run_dir / 'report.html'}", highlight=False)
 
 
-def _train_gan(cfg: Any) -> None:
-    """The GAN has its own section (gan.*: latent_dim, width, lr...); model/optim are for classifiers."""
-    from neuralab.generative import run_gan
+def _resolved(config: Path | None, set_: list[str] | None, flags: dict[str, Any]) -> Any:
+    """The validated config from a YAML file, then --set items, then the short flags (later wins)."""
+    from neuralab.config import deep_merge, load_yaml, parse_set
+    from neuralab.pipeline import resolve_config
 
-    run_dir, summary = run_gan(cfg, console)
+    user = deep_merge(load_yaml(config) if config else {}, parse_set(set_ or []))
+    return resolve_config(deep_merge(user, flags))
+
+
+def _print_gan(run_dir: Path, summary: dict[str, Any]) -> None:
     console.print(
         f"pixel Frechet distance {summary['pixel_fd']:.2f} (untrained {summary['pixel_fd_untrained']:.1f}, "
         f"train vs test {summary['pixel_fd_train_vs_test']:.2f}; {summary['train_seconds']:.1f} s training)",
@@ -118,7 +116,7 @@ def sample(
     out: Annotated[Path, typer.Option(help="PNG file to write")] = Path("samples.png"),
 ) -> None:
     """Generate new images from a trained GAN, as one PNG grid."""
-    from neuralab.generative import sample_grid
+    from neuralab.pipeline import sample_grid
 
     if not 1 <= n <= 1024:
         raise UserError(f"--n must be between 1 and 1024, not {n}")
@@ -237,14 +235,12 @@ def lr_find(
     out: Annotated[Path, typer.Option(help="PNG of loss against learning rate")] = Path("lr_find.png"),
 ) -> None:
     """Exponential learning-rate range test: plots loss against lr and suggests an lr."""
-    from neuralab.config import deep_merge, load_yaml, parse_set
-    from neuralab.pipeline import find_lr, resolve_config
+    from neuralab.pipeline import classification_config, find_lr
     from neuralab.report.plots import lr_find_png
     from neuralab.runs import atomic_write_bytes
 
-    user = deep_merge(load_yaml(config) if config else {}, parse_set(set_ or []))
-    user = deep_merge(user, _flag_overrides(dataset=dataset, model=model))
-    result = find_lr(resolve_config(user), steps=steps)
+    cfg = classification_config(_resolved(config, set_, _flag_overrides(dataset=dataset, model=model)), "lr-find")
+    result = find_lr(cfg, steps=steps)
     atomic_write_bytes(out, lr_find_png(result.lrs, result.losses, result.suggestion))
     console.print(
         f"suggested lr: {result.suggestion:.2e} (set it with --set optim.lr=...); plot: {out}", highlight=False
@@ -373,13 +369,16 @@ def models(
     dataset: Annotated[str, typer.Option(help="size the models for this dataset's inputs")] = "fashion-mnist",
 ) -> None:
     """List the models with their parameter counts and FLOPs for a dataset's input shape."""
+    from neuralab.data import DATASETS
     from neuralab.models import MODELS, create_model, summarize
 
-    shapes = {"digits": (1, 8, 8), "mnist": (1, 28, 28), "fashion-mnist": (1, 28, 28), "cifar10": (3, 32, 32)}
+    shapes = {name: DATASETS.get(name).input_shape for name in DATASETS if DATASETS.get(name).input_shape}
     if dataset not in shapes:
-        raise UserError(f"--dataset must be one of {', '.join(shapes)} here")
+        raise UserError(f"--dataset must be an image dataset with a fixed size: {', '.join(shapes)}")
+    image_shape = shapes[dataset]
+    assert image_shape is not None
     # Image models are sized for the dataset; the others at a typical input of their kind.
-    defaults = {"image": shapes[dataset], "text": (128,), "sequence": (50, 8), "vector": (64,)}
+    defaults = {"image": image_shape, "text": (128,), "sequence": (50, 8), "vector": (64,)}
     table = Table("name", "input", "parameters", "MFLOPs/example", "description", title=f"models ({dataset} images)")
     for name in MODELS:
         info = MODELS.get(name)
@@ -391,11 +390,11 @@ def models(
             table.add_row(name, label, f"{stats.total:,}", f"{stats.forward_flops / 1e6:.2f}", info.description)
         except UserError as err:
             table.add_row(name, label, "-", "-", f"{info.description} ({err.message})")
-    _add_gan_rows(table, shapes[dataset])
+    _add_gan_rows(table, image_shape)
     console.print(table)
 
 
-def _add_gan_rows(table: Table, shape: tuple[int, int, int]) -> None:
+def _add_gan_rows(table: Table, shape: tuple[int, ...]) -> None:
     """The DCGAN's two nets (train --task gan), at the default gan.latent_dim and gan.width."""
     from neuralab.config import GanConfig
     from neuralab.models import summarize
@@ -413,12 +412,19 @@ def _add_gan_rows(table: Table, shape: tuple[int, int, int]) -> None:
 
 
 def _add_subcommands() -> None:
+    from neuralab.cli.config_cmd import app as config_app
     from neuralab.cli.scratch import app as scratch_app
 
     app.add_typer(scratch_app, name="scratch")
+    app.add_typer(config_app, name="config")
 
 
 _add_subcommands()
+
+
+def _is_usage_error(exc: BaseException) -> bool:
+    """click's and typer's vendored click (typer >= 0.29) raise unrelated `ClickException` classes."""
+    return any(cls.__name__ == "ClickException" for cls in type(exc).__mro__) and hasattr(exc, "show")
 
 
 def main() -> None:
@@ -438,11 +444,9 @@ def main() -> None:
         err_console.print("aborted")
         sys.exit(130)
     except Exception as exc:
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
+        if _is_usage_error(exc):  # unknown command or option, bad value, missing argument
+            exc.show()  # type: ignore[attr-defined]
+            sys.exit(getattr(exc, "exit_code", 2))
         raise
 
 

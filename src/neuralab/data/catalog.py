@@ -27,6 +27,7 @@ _FAST_28 = {
 register_dataset(
     DatasetInfo(
         name="digits",
+        input_shape=(1, 8, 8),
         description="scikit-learn's 1,797 8x8 handwritten digits (embedded, no download)",
         kind="image",
         load=load_digits_data,
@@ -43,6 +44,7 @@ register_dataset(
 register_dataset(
     DatasetInfo(
         name="mnist",
+        input_shape=(1, 28, 28),
         description="MNIST handwritten digits, 60k/10k 28x28 (IDX gzip files)",
         kind="image",
         load=load_mnist,
@@ -52,7 +54,8 @@ register_dataset(
 register_dataset(
     DatasetInfo(
         name="font-digits",
-        description="printed digits rendered from this machine's fonts in sklearn-digits style, 12k/2k 8x8 (no files)",
+        input_shape=(1, 8, 8),
+        description="printed digits rendered from matplotlib's fonts in sklearn-digits style, 12k/2k 8x8 (no files)",
         kind="image",
         load=load_font_digits,
         recipe={**_FAST_28, "train": {"epochs": 5, "batch_size": 256, "label_smoothing": 0.1}},
@@ -62,6 +65,7 @@ register_dataset(
 register_dataset(
     DatasetInfo(
         name="fashion-mnist",
+        input_shape=(1, 28, 28),
         description="Zalando Fashion-MNIST clothing, 60k/10k 28x28 (IDX gzip files; Debian: dataset-fashion-mnist)",
         kind="image",
         load=load_fashion_mnist,
@@ -71,6 +75,7 @@ register_dataset(
 register_dataset(
     DatasetInfo(
         name="cifar10",
+        input_shape=(3, 32, 32),
         description="CIFAR-10, 50k/10k 32x32 colour images (official python batches)",
         kind="image",
         load=load_cifar10,

@@ -1,20 +1,23 @@
 """Image folders (one sub-folder per class, any image size), decoded by DataLoader workers.
 
 Layout: `ROOT/train/<class>/*` with an optional `ROOT/test/<class>/*`, or `ROOT/<class>/*`, from
-which a stratified 20% becomes the test split. Every file's header is checked when the folder is
-scanned, so a broken image is named before training starts rather than inside a worker.
+which a stratified 20% becomes the test split. Every file's header, size and structure are checked
+when the folder is scanned (`neuralab.data.images`), so a broken or oversized image (over 25
+megapixels) is named before training starts rather than inside a worker, or decoded every epoch. The
+policy is to refuse, not skip: a training set should not silently lose files.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-from PIL import Image, UnidentifiedImageError
 from sklearn.model_selection import train_test_split
 from torch.utils.data import Dataset
 
+from neuralab.data.images import check_image_header, decode_image_file
 from neuralab.data.registry import LoadedData, LoadOptions
 from neuralab.data.transforms import Preprocess, channel_stats, pil_to_uint8
 from neuralab.errors import UserError
@@ -38,26 +41,12 @@ class FolderSamples(Dataset):
         return len(self.files)
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
-        path = self.files[index]
-        try:
-            with Image.open(path) as raw:
-                image = pil_to_uint8(raw, self.channels, (self.size, self.size))
-        except (OSError, UnidentifiedImageError) as err:
-            raise UserError(f"{path}: cannot decode image ({err})") from None
+        with decode_image_file(self.files[index]) as raw:
+            image = pil_to_uint8(raw, self.channels, (self.size, self.size))
         return image, int(self.targets[index])
 
     def subset(self, indices: torch.Tensor) -> FolderSamples:
         return FolderSamples([self.files[i] for i in indices.tolist()], self.targets[indices], self.size, self.channels)
-
-
-def _check_image(path: Path) -> str:
-    try:
-        with Image.open(path) as image:
-            mode = image.mode
-            image.verify()
-        return mode
-    except (OSError, UnidentifiedImageError, SyntaxError, ValueError) as err:
-        raise UserError(f"{path}: unreadable image ({err})", hint="remove or replace the file") from None
 
 
 def scan_classes(root: Path) -> tuple[list[str], list[Path], list[int], set[str]]:
@@ -77,7 +66,7 @@ def scan_classes(root: Path) -> tuple[list[str], list[Path], list[int], set[str]
         if not found:
             raise UserError(f"class folder {root / name} holds no images ({', '.join(sorted(IMAGE_SUFFIXES))})")
         for path in found:
-            modes.add(_check_image(path))
+            modes.add(check_image_header(path))
         files += found
         labels += [label] * len(found)
     return classes, files, labels, modes
@@ -97,8 +86,14 @@ def load_image_folder(options: LoadOptions) -> LoadedData:
             raise UserError(f"{root / 'test'} has classes {test_classes} but {train_root} has {classes}")
         train_files, train_labels = files, labels
     else:
-        if min(labels.count(k) for k in range(len(classes))) < 2:
-            raise UserError(f"{train_root}: every class needs at least 2 images to hold out a test split")
+        held_out = math.ceil(TEST_FRACTION * len(files))
+        if min(labels.count(k) for k in range(len(classes))) < 2 or held_out < len(classes):
+            raise UserError(
+                f"{train_root}: {len(files)} images in {len(classes)} classes are too few to hold out a "
+                f"{TEST_FRACTION:.0%} test split with every class in it (each class needs 2 images, the split "
+                f"one image per class)",
+                hint="add images, or give ROOT/train/<class>/ and ROOT/test/<class>/ folders",
+            )
         train_files, test_files, train_labels, test_labels = train_test_split(
             files, labels, test_size=TEST_FRACTION, stratify=labels, random_state=0
         )

@@ -1,11 +1,12 @@
-"""Printed digits rendered from the fonts on this machine, made the way sklearn's digits were made.
+"""Printed digits rendered from matplotlib's bundled fonts, made the way sklearn's digits were made.
 
 A source task for transfer learning offline: same classes as `digits`, different domain (typeset
 instead of handwritten). sklearn's digits are 32x32 binary bitmaps, normalised to fill the box, then
 counted in 4x4 blocks (0..16 per pixel); each rendered digit here gets a random font, rotation,
-shear and stroke weight and then exactly that treatment. matplotlib ships DejaVu, STIX and Computer
-Modern fonts, so the dataset exists wherever neuralab is installed; system fonts add variety.
-Deterministic: the same fonts give the same images.
+shear and stroke weight and then exactly that treatment. The fonts are a fixed set: matplotlib's own
+(DejaVu, STIX, Computer Modern) and the 16 Liberation faces of Debian's `fonts-liberation`, which the
+loader requires rather than using whatever a machine happens to have: a machine with other fonts once
+made a different dataset, and a transfer test flipped. Deterministic: the same fonts, the same images.
 """
 
 from __future__ import annotations
@@ -21,7 +22,9 @@ from neuralab.data.registry import LoadedData, LoadOptions
 from neuralab.errors import UserError
 
 TRAIN_SIZE, TEST_SIZE, SEED = 12000, 2000, 0
-SYSTEM_FONT_DIRS = [Path("/usr/share/fonts/truetype/dejavu"), Path("/usr/share/fonts/truetype/liberation")]
+LIBERATION_DIR = Path("/usr/share/fonts/truetype/liberation")
+LIBERATION_FACES = [f"Liberation{family}-{style}.ttf" for family in ("Mono", "Sans", "SansNarrow", "Serif")
+                    for style in ("Bold", "BoldItalic", "Italic", "Regular")]  # fmt: skip
 # Text faces only: matplotlib also ships symbol and math fonts whose "digits" are other glyphs.
 TEXT_FACES = ("DejaVuSans", "DejaVuSerif", "Liberation", "STIXGeneral", "cmr10", "cmss10", "cmtt10", "cmb10", "cmti10")
 
@@ -30,10 +33,18 @@ def font_files() -> list[Path]:
     """Text fonts that draw all ten digits distinctly, one file per font name, sorted by name."""
     import matplotlib
 
+    missing = [face for face in LIBERATION_FACES if not (LIBERATION_DIR / face).is_file()]
+    if missing:
+        raise UserError(
+            f"font-digits renders a fixed set of fonts and {len(missing)} Liberation faces are missing "
+            f"from {LIBERATION_DIR} ({', '.join(missing[:3])}...)",
+            hint="install them: apt-get install fonts-liberation (Debian/Ubuntu)",
+        )
     bundled = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
-    by_name = {p.name: p for d in [*SYSTEM_FONT_DIRS, bundled] for p in sorted(d.glob("*.ttf"))}
+    candidates = [*sorted(bundled.glob("*.ttf")), *(LIBERATION_DIR / face for face in LIBERATION_FACES)]
     usable = []
-    for name, path in sorted(by_name.items()):
+    for path in sorted(candidates, key=lambda p: p.name):
+        name = path.name
         if not name.startswith(TEXT_FACES):
             continue
         try:
@@ -91,10 +102,8 @@ def _as_images(counts: np.ndarray) -> torch.Tensor:
 
 def load_font_digits(options: LoadOptions) -> LoadedData:
     fonts = font_files()
-    if len(fonts) < 4:
-        raise UserError("font-digits needs at least 4 fonts that draw digits; matplotlib's bundled fonts are missing")
     # Split by image, not by font: this is a source task; the domain shift is to handwriting.
     x_train, y_train = make_font_digits(TRAIN_SIZE, SEED, fonts)
     x_test, y_test = make_font_digits(TEST_SIZE, SEED + 1, fonts)
-    source = f"rendered from {len(fonts)} fonts (matplotlib's and /usr/share/fonts), sklearn-digits style"
+    source = f"rendered from {len(fonts)} fonts (matplotlib's and Liberation), sklearn-digits style"
     return digits_dataset(_as_images(x_train), y_train, _as_images(x_test), y_test, options, source)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -58,6 +58,12 @@ class LoadOptions:
     test_file: Path | None = None
     text_column: str = "text"
 
+    @classmethod
+    def from_settings(cls, settings: object) -> LoadOptions:
+        """The options from any object with same-named attributes (the run config's `data` section):
+        the data layer never imports the config, and no call site copies fields one by one."""
+        return cls(**{f.name: getattr(settings, f.name) for f in fields(cls) if hasattr(settings, f.name)})
+
 
 @dataclass(frozen=True)
 class DatasetInfo:
@@ -67,6 +73,7 @@ class DatasetInfo:
     load: Callable[[LoadOptions], LoadedData]
     recipe: dict[str, Any] = field(default_factory=dict)
     needs_files: bool = True
+    input_shape: tuple[int, ...] | None = None  # [C, H, W] at the default image size; None when data decides
 
 
 DATASETS: Registry[DatasetInfo] = Registry("dataset")

@@ -41,6 +41,9 @@ class GradientMonitor(Callback):
         self._dead: dict[str, torch.Tensor] = {}
         self._sampling = False
 
+    def needs_batch_hooks(self) -> bool:
+        return self.every > 0
+
     def _due(self) -> bool:
         assert self.trainer is not None
         return self.every > 0 and self.trainer.state.global_step % self.every == 0

@@ -9,15 +9,16 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image, UnidentifiedImageError
 from torch import nn
 
+from neuralab.data.images import decode_image_file
 from neuralab.data.transforms import Preprocess
 from neuralab.errors import UserError
 from neuralab.explain import attributions
 from neuralab.explain.cam import class_activation_map
 from neuralab.explain.overlay import feature_bars_png, overlay_png
 from neuralab.explain.target_layer import find_target_layer
+from neuralab.models.contract import embedding_of
 from neuralab.runs import atomic_write_bytes, load_model
 
 METHODS = {
@@ -128,14 +129,8 @@ def caption(exp: Explanation) -> str:
 
 
 def read_image(path: Path, preprocess: Preprocess) -> torch.Tensor:
-    try:
-        with Image.open(path) as image:
-            image.load()
-            return preprocess.image_to_uint8(image)
-    except FileNotFoundError:
-        raise UserError(f"{path}: no such file") from None
-    except (OSError, UnidentifiedImageError) as err:
-        raise UserError(f"{path}: cannot read the image ({err})") from None
+    with decode_image_file(path) as image:
+        return preprocess.image_to_uint8(image)
 
 
 def explain_files(
@@ -179,7 +174,7 @@ def explain_texts(run_dir: Path, texts: list[str], target: str | None = None) ->
 
     model, card = load_model(run_dir)
     preprocess = Preprocess.from_dict(card["preprocess"])
-    embedding = getattr(model, "embedding", None)
+    embedding = embedding_of(model)
     if preprocess.kind != "text" or embedding is None:
         raise UserError("--text explanations need a text model (text_bag, text_rnn, text_transformer)")
     classes = card["classes"]

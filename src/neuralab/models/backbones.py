@@ -9,7 +9,6 @@ preprocessing, so predict and serve feed pretrained weights what they expect.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -108,15 +107,3 @@ def _builder(name: str) -> Callable[..., nn.Module]:
 
 for _name in BACKBONES:
     register_model(f"torchvision {_name}; model.pretrained=imagenet|FILE|RUN_DIR; args: resize")(_builder(_name))
-
-
-def named_groups(model: nn.Module) -> list[list[nn.Module]]:
-    """Layer groups of any model: a backbone's own, else `features` children then `head`, else one group."""
-    groups: Any = getattr(model, "layer_groups", None)
-    if callable(groups):
-        return list(groups())
-    features, head = getattr(model, "features", None), getattr(model, "head", None)
-    if isinstance(features, nn.Module) and isinstance(head, nn.Module):
-        children = [c for c in features.children() if any(True for _ in c.parameters())]
-        return [*[[c] for c in children], [head]]
-    return [[model]]

@@ -8,6 +8,8 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
+from neuralab.models.contract import example_input
+
 
 @dataclass(frozen=True)
 class ModelSummary:
@@ -34,8 +36,7 @@ def forward_flops(model: nn.Module, input_shape: tuple[int, ...]) -> int:
     was_training = model.training
     model.eval()
     try:
-        make_example = getattr(model, "example_input", None)  # token models take ids, not floats
-        example = make_example(*input_shape) if make_example else torch.zeros(1, *input_shape)
+        example = example_input(model, input_shape)  # token models take ids, not floats
         fastpath = torch.backends.mha.get_fastpath_enabled()
         torch.backends.mha.set_fastpath_enabled(False)  # the fused attention kernel is invisible to the counter
         try:

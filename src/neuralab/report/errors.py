@@ -14,6 +14,7 @@ from neuralab.errors import UserError
 from neuralab.explain import explain_batch
 from neuralab.explain.explainer import caption
 from neuralab.explain.overlay import overlay_png
+from neuralab.models.contract import has_conv
 from neuralab.runs import RunPaths, load_model, load_tensors
 
 
@@ -57,8 +58,7 @@ def explained_errors(run_dir: Path, limit: int = 24) -> tuple[list[GalleryItem],
         return [], None
     classes = card["classes"]
     raw = stored["inputs"][:limit]
-    has_conv = any(isinstance(m, torch.nn.Conv2d) for m in model.modules())
-    method = "gradcam" if has_conv else "integrated-gradients"
+    method = "gradcam" if has_conv(model) else "integrated-gradients"
     try:
         explanations = explain_batch(model, preprocess, raw, classes, method)
     except UserError:

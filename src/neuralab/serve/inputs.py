@@ -1,24 +1,23 @@
 """Untrusted request bytes -> the tensor a model expects, or an InputError that says what was wrong.
 
-Everything here assumes hostile input: the pixel count is checked from the header before any
-decoding (decompression bombs), truncated files are refused rather than padded with grey, and
-numbers must be finite and of the trained shape.
+Everything here assumes hostile input: images go through the one shared decoder
+(`neuralab.data.images`: pixel count checked from the header, truncated files refused), and numbers
+must be finite and of the trained shape.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import io
 import math
-import warnings
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import torch
-from PIL import Image, UnidentifiedImageError
 
+from neuralab.data.images import ImageDecodeError
+from neuralab.data.images import decode_image as decode_image_bytes
 from neuralab.data.text import Tokenizer, encode
 from neuralab.data.transforms import Preprocess
 
@@ -46,38 +45,12 @@ def decode_image(data: bytes, preprocess: Preprocess, limits: InputLimits) -> to
     if preprocess.kind != "image":
         wanted = "{'text': '...'}" if preprocess.kind == "text" else "{'array': [...]}"
         raise InputError(f"this model takes {preprocess.kind}s, not images; send JSON {wanted}", 415, "wrong_input")
-    if not data:
-        raise InputError("the uploaded file is empty", 400, "empty_file")
     try:
-        image = Image.open(io.BytesIO(data))
-    except UnidentifiedImageError:
-        raise InputError(
-            "the file is not an image this server can read (PNG, JPEG, BMP, GIF, WebP, TIFF...)",
-            415,
-            "not_an_image",
-        ) from None
-    except (OSError, ValueError) as err:
-        raise InputError(f"the image header is corrupt ({err})", 422, "corrupt_image") from None
+        image = decode_image_bytes(data, limits.max_pixels)
+    except ImageDecodeError as err:
+        raise InputError(err.message, err.status, err.code) from None
     with image:
-        width, height = image.size
-        if width <= 0 or height <= 0:
-            raise InputError(f"the image claims an empty size {width}x{height}", 422, "corrupt_image")
-        if width * height > limits.max_pixels:
-            raise InputError(
-                f"the image is {width}x{height} = {width * height / 1e6:.1f} megapixels; "
-                f"this server decodes at most {limits.max_pixels / 1e6:.1f}",
-                413,
-                "image_too_large",
-            )
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("error", Image.DecompressionBombWarning)
-                image.load()
-            return preprocess.image_to_uint8(image)
-        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as err:
-            raise InputError(f"the image was refused as a decompression bomb ({err})", 413, "image_too_large") from None
-        except (OSError, ValueError, SyntaxError, EOFError) as err:
-            raise InputError(f"the image data is truncated or corrupt ({err})", 422, "corrupt_image") from None
+        return preprocess.image_to_uint8(image)
 
 
 def decode_base64(text: str, limits: InputLimits) -> bytes:

@@ -3,7 +3,7 @@
 from neuralab.train.device import Device
 from neuralab.train.keras_api import KerasModel
 from neuralab.train.optim import build_optimizer
-from neuralab.train.schedules import LRController, Plateau, make_schedule
+from neuralab.train.schedules import LRController, make_schedule
 from neuralab.train.state import TrainState, load_checkpoint, save_checkpoint
 from neuralab.train.trainer import Evaluation, Trainer, TrainingDiverged, TrainingInterrupted
 
@@ -12,7 +12,6 @@ __all__ = [
     "Evaluation",
     "KerasModel",
     "LRController",
-    "Plateau",
     "TrainState",
     "Trainer",
     "TrainingDiverged",

@@ -11,6 +11,7 @@ import torch
 from torch import nn
 
 from neuralab.errors import UserError
+from neuralab.models.contract import has_conv
 
 
 def pick_device(name: str = "auto") -> torch.device:
@@ -40,10 +41,6 @@ def auto_precision(device: torch.device) -> str:
     if device.type == "cpu" and cpu_has_native_bf16():
         return "bf16-mixed"
     return "32"
-
-
-def has_conv(model: nn.Module) -> bool:
-    return any(isinstance(m, nn.Conv2d) for m in model.modules())
 
 
 @dataclass
@@ -107,10 +104,12 @@ class Device:
         """Bring gradients back to their true scale before clipping (a no-op without fp16)."""
         self.scaler.unscale_(optimizer)
 
-    def step(self, optimizer: torch.optim.Optimizer) -> None:
-        # With fp16 the scaler skips the step when it finds inf/NaN gradients, then adjusts its scale.
+    def step(self, optimizer: torch.optim.Optimizer, update: bool = True) -> None:
+        """With fp16 the scaler skips the step when it finds inf/NaN gradients, then adjusts its scale
+        (`update=False` when another optimizer steps later in the same iteration, as a GAN's does)."""
         self.scaler.step(optimizer)
-        self.scaler.update()
+        if update:
+            self.scaler.update()
 
     def state_dict(self) -> dict[str, Any]:
         return {"scaler": self.scaler.state_dict()}

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from typing import Any
 
 import numpy as np
 import torch
@@ -20,19 +20,14 @@ from torch import nn
 from torch.nn import functional as F
 
 from neuralab.models.gan import Discriminator, Generator
+from neuralab.train.callbacks.base import Callback, CallbackList
+from neuralab.train.callbacks.history import History
+from neuralab.train.device import Device
+from neuralab.train.seed import rng_state, set_rng_state
+from neuralab.train.state import TrainState
+from neuralab.train.trainer import TrainingDiverged, TrainingInterrupted
 
 FD_SIDE = 7
-
-
-@dataclass
-class GanEpoch:
-    epoch: int
-    d_loss: float
-    g_loss: float
-    d_real: float  # mean D(x): the discriminator's belief that real images are real
-    d_fake: float  # mean D(G(z)) during the generator's step
-    pixel_fd: float
-    seconds: float
 
 
 def to_unit_range(images: torch.Tensor) -> torch.Tensor:
@@ -75,59 +70,129 @@ def generate(generator: Generator, n: int, seed: int, device: torch.device, batc
 
 class GanTrainer:
     """The DCGAN paper's loop: one discriminator step then one generator step per batch, Adam(2e-4, 0.5),
-    the non-saturating generator loss, and one-sided label smoothing of real images."""
+    the non-saturating generator loss, and one-sided label smoothing of real images.
 
-    def __init__(self, generator: Generator, discriminator: Discriminator, device: torch.device, lr: float,
-                 beta1: float, real_label: float) -> None:  # fmt: skip
-        self.generator, self.discriminator = generator.to(device), discriminator.to(device)
-        self.device, self.real_label = device, real_label
-        self.opt_g = torch.optim.Adam(generator.parameters(), lr=lr, betas=(beta1, 0.999))
-        self.opt_d = torch.optim.Adam(discriminator.parameters(), lr=lr, betas=(beta1, 0.999))
+    It runs on the same machinery as `Trainer`: `Device` (autocast, grad scaler, channels_last),
+    Keras-style callbacks (History, CSVLogger, ResumeCheckpoint...), clean stops on request, and exact
+    resume: the checkpoint holds both nets, both optimizers, the RNG, the position in the epoch and the
+    epoch's running sums, and each epoch's order is re-derived from the seed.
+    """
+
+    def __init__(self, generator: Generator, discriminator: Discriminator, device: Device | torch.device,
+                 lr: float, beta1: float = 0.5, real_label: float = 0.9, *, beta2: float = 0.999,
+                 callbacks: Iterable[Callback] = ()) -> None:  # fmt: skip
+        self.device = device if isinstance(device, Device) else Device(device)
+        self.model = self.device.setup(nn.ModuleDict({"generator": generator, "discriminator": discriminator}))
+        self.generator, self.discriminator = generator, discriminator  # moved in place by setup
+        self.real_label = real_label
+        self.opt_g = torch.optim.Adam(self.generator.parameters(), lr=lr, betas=(beta1, beta2))
+        self.opt_d = torch.optim.Adam(self.discriminator.parameters(), lr=lr, betas=(beta1, beta2))
+        self.state = TrainState()
+        self.stop_training = False
+        self._interrupt_requested = False
+        self._restored = False
+        user = list(callbacks)
+        self.history = next((cb for cb in user if isinstance(cb, History)), History())
+        self.callbacks = CallbackList([self.history] + [cb for cb in user if cb is not self.history])
+        self.callbacks.set_trainer(self)
 
     def step(self, real: torch.Tensor) -> tuple[float, float, float, float]:
         n = real.shape[0]
-        fake = self.generator(self.generator.noise(n, device=self.device))
-        real_logits, fake_logits = self.discriminator(real), self.discriminator(fake.detach())
-        d_loss = F.binary_cross_entropy_with_logits(real_logits, torch.full_like(real_logits, self.real_label))
-        d_loss = d_loss + F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits))
+        with self.device.autocast():
+            fake = self.generator(self.generator.noise(n, device=self.device.device))
+            real_logits, fake_logits = self.discriminator(real).float(), self.discriminator(fake.detach()).float()
+            d_loss = F.binary_cross_entropy_with_logits(real_logits, torch.full_like(real_logits, self.real_label))
+            d_loss = d_loss + F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits))
         self.opt_d.zero_grad(set_to_none=True)
-        d_loss.backward()
-        self.opt_d.step()
+        self.device.backward(d_loss)
+        self.device.step(self.opt_d, update=False)
 
-        fooled = self.discriminator(fake)
-        g_loss = F.binary_cross_entropy_with_logits(fooled, torch.ones_like(fooled))
+        with self.device.autocast():
+            fooled = self.discriminator(fake).float()
+            g_loss = F.binary_cross_entropy_with_logits(fooled, torch.ones_like(fooled))
         self.opt_g.zero_grad(set_to_none=True)
-        g_loss.backward()
-        self.opt_g.step()
+        self.device.backward(g_loss)
+        self.device.step(self.opt_g)
         return (d_loss.item(), g_loss.item(), torch.sigmoid(real_logits).mean().item(),
                 torch.sigmoid(fooled).mean().item())  # fmt: skip
 
-    def fit(self, images: torch.Tensor, reference: np.ndarray, epochs: int, batch_size: int, seed: int,
-            fd_samples: int, on_epoch: Callable[[GanEpoch], None] | None = None) -> list[GanEpoch]:  # fmt: skip
-        """Train on uint8 `images`; after each epoch score `fd_samples` generated images against `reference`."""
-        history = []
-        order_rng = torch.Generator().manual_seed(seed)
+    def fit(self, images: torch.Tensor, epochs: int, batch_size: int, seed: int,
+            epoch_metrics: Callable[[int], dict[str, float]] | None = None) -> History:  # fmt: skip
+        """Train on uint8 `images`; `epoch_metrics(epoch)` adds scores (the pixel FD) to each epoch's logs."""
         steps = max(1, len(images) // batch_size)  # drop the ragged last batch: BatchNorm needs > 1 image
-        for epoch in range(1, epochs + 1):
-            start = time.perf_counter()
-            self.generator.train()
-            self.discriminator.train()
-            order = torch.randperm(len(images), generator=order_rng)
-            sums = np.zeros(4)
-            for i in range(steps):
-                batch = images[order[i * batch_size : (i + 1) * batch_size]]
-                sums += self.step(to_unit_range(batch.to(self.device, non_blocking=True)))
-            d_loss, g_loss, d_real, d_fake = (float(v) for v in sums / steps)
-            if not math.isfinite(d_loss + g_loss):
-                raise FloatingPointError(f"the GAN's losses became {d_loss}, {g_loss} in epoch {epoch}")
-            fake = generate(self.generator, fd_samples, seed + epoch, self.device)
-            fd = frechet_distance(fd_features(fake), reference)
-            row = GanEpoch(epoch, d_loss, g_loss, d_real, d_fake, fd, time.perf_counter() - start)
-            history.append(row)
-            if on_epoch is not None:
-                on_epoch(row)
-        return history
+        self.stop_training = False
+        self.callbacks.begin(resumed=self._restored)
+        self._restored = False
+        batch_hooks = self.callbacks.wants_batch_hooks()
+        for epoch in range(self.state.epoch, epochs):
+            self.model.train()
+            order = epoch_order(len(images), seed, epoch)
+            self.callbacks.call("on_epoch_begin", epoch, {})
+            started = time.perf_counter()
+            sums = self.state.extra.setdefault("sums", [0.0, 0.0, 0.0, 0.0])
+            for batch in range(self.state.batch, steps):
+                real = images[order[batch * batch_size : (batch + 1) * batch_size]]
+                values = self.step(to_unit_range(real.to(self.device.device, non_blocking=True)))
+                sums[:] = [a + b for a, b in zip(sums, values, strict=True)]
+                self.state.batch, self.state.global_step = batch + 1, self.state.global_step + 1
+                self.state.samples_seen += len(real)
+                if batch_hooks:
+                    self.callbacks.call_batch("on_train_batch_end", batch, {"d_loss": values[0], "g_loss": values[1]})
+                if self._interrupt_requested:
+                    self.state.train_seconds += time.perf_counter() - started
+                    self.callbacks.call("on_interrupt")
+                    raise TrainingInterrupted(
+                        f"stopped at epoch {epoch + 1}, batch {batch + 1}; the checkpoint is saved"
+                    )
+            self.state.train_seconds += time.perf_counter() - started
+            logs = self._epoch_logs(epoch, [v / steps for v in sums], epoch_metrics, started)
+            self.state.epoch, self.state.batch, self.state.extra["sums"] = epoch + 1, 0, [0.0, 0.0, 0.0, 0.0]
+            self.callbacks.call("on_epoch_end", epoch, logs)
+            if self.stop_training:
+                break
+        self.state.finished = True
+        self.callbacks.call("on_train_end", {})
+        return self.history
+
+    def _epoch_logs(self, epoch: int, means: list[float], epoch_metrics: Callable[[int], dict[str, float]] | None,
+                    started: float) -> dict[str, float]:  # fmt: skip
+        d_loss, g_loss, d_real, d_fake = means
+        if not math.isfinite(d_loss + g_loss):
+            raise TrainingDiverged(f"the GAN's losses became {d_loss}, {g_loss} in epoch {epoch + 1}", epoch, 0)
+        logs = {"d_loss": d_loss, "g_loss": g_loss, "d_real": d_real, "d_fake": d_fake}
+        logs |= epoch_metrics(epoch) if epoch_metrics else {}
+        logs["seconds"] = time.perf_counter() - started
+        return logs
+
+    def request_stop(self) -> None:
+        """Stop after the current step and write a checkpoint (from a signal handler)."""
+        self._interrupt_requested = True
+
+    def checkpoint_payload(self) -> dict[str, Any]:
+        return {
+            "model": self.model.state_dict(),
+            "optimizer": {"generator": self.opt_g.state_dict(), "discriminator": self.opt_d.state_dict()},
+            "device": self.device.state_dict(),
+            "rng": rng_state(),
+            "state": self.state.to_dict(),
+            "callbacks": self.callbacks.state_dict(),
+        }
+
+    def restore(self, payload: dict[str, Any]) -> None:
+        self.model.load_state_dict(payload["model"])
+        self.opt_g.load_state_dict(payload["optimizer"]["generator"])
+        self.opt_d.load_state_dict(payload["optimizer"]["discriminator"])
+        self.device.load_state_dict(payload["device"])
+        self.state = TrainState.from_dict(payload["state"])
+        self.callbacks.load_state_dict(payload["callbacks"])
+        set_rng_state(payload["rng"])
+        self._restored = True
 
 
-def count_parameters(module: nn.Module) -> int:
-    return sum(p.numel() for p in module.parameters())
+def epoch_order(n: int, seed: int, epoch: int) -> torch.Tensor:
+    """Epoch `epoch`'s shuffle: the (epoch+1)-th permutation drawn from one seeded generator, replayed
+    from the start so a resumed run draws exactly what an uninterrupted one did (a few ms per epoch)."""
+    rng = torch.Generator().manual_seed(seed)
+    for _ in range(epoch):
+        torch.randperm(n, generator=rng)
+    return torch.randperm(n, generator=rng)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 import torch
 from torch import nn
@@ -46,10 +46,29 @@ def _can_fuse(model: nn.Module) -> bool | None:
     return True if params and ok else None
 
 
+class OptimizerSettings(Protocol):
+    """What an optimizer is built from: the run config's `optim` section, or any object with these fields."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def lr(self) -> float: ...
+    @property
+    def weight_decay(self) -> float: ...
+    @property
+    def momentum(self) -> float: ...
+    @property
+    def nesterov(self) -> bool: ...
+    @property
+    def betas(self) -> tuple[float, float]: ...
+    @property
+    def eps(self) -> float: ...
+
+
 def build_optimizer(
     model: nn.Module,
-    name: str = "adam",
-    lr: float = 1e-3,
+    name: str | OptimizerSettings = "adam",
+    lr: float | None = None,
     weight_decay: float = 0.0,
     momentum: float = 0.9,
     nesterov: bool = False,
@@ -58,7 +77,16 @@ def build_optimizer(
     layer_groups: list[list[nn.Module]] | None = None,
     lr_decay: float = 1.0,
 ) -> torch.optim.Optimizer:
-    """`layer_groups` (input to head) with `lr_decay` < 1 give earlier layers smaller learning rates."""
+    """An optimizer by name with keyword options, or from a settings object (`lr=` still overrides its lr).
+
+    `layer_groups` (input to head) with `lr_decay` < 1 give earlier layers smaller learning rates.
+    """
+    if not isinstance(name, str):
+        settings = name
+        lr = settings.lr if lr is None else lr
+        name, weight_decay, momentum = settings.name, settings.weight_decay, settings.momentum
+        nesterov, betas, eps = settings.nesterov, settings.betas, settings.eps
+    lr = 1e-3 if lr is None else lr
     groups = param_groups(model, weight_decay)
     if layer_groups is not None:
         groups = layer_param_groups(layer_groups, weight_decay, lr, lr_decay)

@@ -1,15 +1,14 @@
-"""Learning-rate schedules as pure `step -> factor` functions (testable without a model), plus plateau decay.
+"""Learning-rate schedules as pure `step -> factor` functions (testable without a model).
 
 The factor multiplies each parameter group's base lr. Exact resume only needs the step number
-and the plateau state.
+(reduce-on-plateau is a callback, `ReduceLROnPlateau`, with its own saved state).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import torch
 
@@ -52,8 +51,25 @@ def with_warmup(schedule: Schedule, warmup: int) -> Schedule:
     return lambda step: (step + 1) / warmup if step < warmup else schedule(step - warmup)
 
 
+class ScheduleSettings(Protocol):
+    """What a schedule is built from: the run config's `sched` section, or any object with these fields."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def warmup_epochs(self) -> float: ...
+    @property
+    def step_size(self) -> int: ...
+    @property
+    def gamma(self) -> float: ...
+    @property
+    def min_lr_ratio(self) -> float: ...
+    @property
+    def pct_start(self) -> float: ...
+
+
 def make_schedule(
-    name: str,
+    name: str | ScheduleSettings,
     steps_per_epoch: int,
     epochs: int,
     *,
@@ -63,7 +79,14 @@ def make_schedule(
     min_lr_ratio: float = 0.0,
     pct_start: float = 0.25,
 ) -> Schedule:
-    """Schedule over optimizer steps; epoch-denominated options are converted with `steps_per_epoch`."""
+    """Schedule over optimizer steps; epoch-denominated options are converted with `steps_per_epoch`.
+
+    `name` is a schedule's name with its options as keywords, or a settings object carrying both.
+    """
+    if not isinstance(name, str):
+        s = name
+        name, warmup_epochs, step_size, gamma = s.name, s.warmup_epochs, s.step_size, s.gamma
+        min_lr_ratio, pct_start = s.min_lr_ratio, s.pct_start
     warmup = round(warmup_epochs * steps_per_epoch)
     total = max(steps_per_epoch * epochs - warmup, 1)
     if name in ("constant", "plateau"):
@@ -79,55 +102,28 @@ def make_schedule(
     return with_warmup(base, warmup)
 
 
-@dataclass
-class Plateau:
-    """Reduce-on-plateau: multiply the lr by `factor` after `patience` epochs without improvement."""
-
-    mode: str = "max"
-    patience: int = 2
-    factor: float = 0.5
-    min_scale: float = 1e-4
-    scale: float = 1.0
-    best: float | None = None
-    bad_epochs: int = 0
-
-    def update(self, value: float) -> None:
-        improved = self.best is None or (value > self.best if self.mode == "max" else value < self.best)
-        if improved:
-            self.best, self.bad_epochs = value, 0
-            return
-        self.bad_epochs += 1
-        if self.bad_epochs > self.patience:
-            self.scale = max(self.scale * self.factor, self.min_scale)
-            self.bad_epochs = 0
-
-    def state_dict(self) -> dict[str, Any]:
-        return {"scale": self.scale, "best": self.best, "bad_epochs": self.bad_epochs}
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.scale, self.best, self.bad_epochs = state["scale"], state["best"], state["bad_epochs"]
-
-
 class LRController:
-    """Sets every group's lr to base_lr x schedule(step) x plateau scale before each step."""
+    """Sets every group's lr to base_lr x schedule(step) x scale before each step.
 
-    def __init__(self, optimizer: torch.optim.Optimizer, schedule: Schedule, plateau: Plateau | None = None) -> None:
+    `scale` belongs to ReduceLROnPlateau (a callback, which saves and restores it).
+    """
+
+    def __init__(self, optimizer: torch.optim.Optimizer, schedule: Schedule) -> None:
         self.optimizer = optimizer
         self.schedule = schedule
-        self.plateau = plateau
+        self.scale = 1.0
         self.base_lrs = [float(g.get("initial_lr", g["lr"])) for g in optimizer.param_groups]
         for group, base in zip(optimizer.param_groups, self.base_lrs, strict=True):
             group["initial_lr"] = base
 
     def apply(self, step: int) -> float:
-        factor = self.schedule(step) * (self.plateau.scale if self.plateau else 1.0)
+        factor = self.schedule(step) * self.scale
         for group, base in zip(self.optimizer.param_groups, self.base_lrs, strict=True):
             group["lr"] = base * factor
         return float(self.optimizer.param_groups[0]["lr"])
 
     def state_dict(self) -> dict[str, Any]:
-        return {"plateau": self.plateau.state_dict() if self.plateau else None}
+        return {}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        if self.plateau and state.get("plateau"):
-            self.plateau.load_state_dict(state["plateau"])
+        return None

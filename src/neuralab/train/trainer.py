@@ -69,7 +69,6 @@ class Trainer:
         grad_clip: float | None = None,
         grad_clip_mode: str = "norm",
         l1: float = 0.0,
-        plateau_monitor: str = "val_accuracy",
         classification: bool = True,
     ) -> None:
         self.device = device or Device.create("cpu")
@@ -80,11 +79,11 @@ class Trainer:
         self.grad_clip = grad_clip
         self.grad_clip_mode = grad_clip_mode
         self.l1 = l1
-        self.plateau_monitor = plateau_monitor
         self.classification = classification
         self.state = TrainState()
         self.stop_training = False
         self._interrupt_requested = False
+        self._restored = False
         user = list(callbacks)
         self.history = next((cb for cb in user if isinstance(cb, History)), History())
         self.callbacks = CallbackList([self.history] + [cb for cb in user if cb is not self.history])
@@ -120,8 +119,9 @@ class Trainer:
     # -- the loop -----------------------------------------------------------------------------------
     def fit(self, train_loader: Loader, val_loader: Loader | None = None, epochs: int = 1) -> History:
         self.stop_training = False
+        self.callbacks.begin(resumed=self._restored)
+        self._restored = False
         batch_hooks = self.callbacks.wants_batch_hooks()
-        self.callbacks.call("on_train_begin", {})
         for epoch in range(self.state.epoch, epochs):
             self.model.train()
             train_loader.set_position(epoch, self.state.batch)
@@ -130,7 +130,7 @@ class Trainer:
             for batch, (x, y) in enumerate(train_loader, start=self.state.batch):
                 lr = self.lr.apply(self.state.global_step)
                 if batch_hooks:
-                    self.callbacks.call("on_train_batch_begin", batch, {})
+                    self.callbacks.call_batch("on_train_batch_begin", batch, {})
                 loss = self._train_step(x, y)
                 # A CPU sync costs microseconds; on GPUs the check runs every 25 steps.
                 if (self.device.device.type == "cpu" or self.state.global_step % 25 == 0) and not torch.isfinite(loss):
@@ -141,7 +141,7 @@ class Trainer:
                 self.state.global_step += 1
                 self.state.samples_seen += len(y)
                 if batch_hooks:
-                    self.callbacks.call("on_train_batch_end", batch, {"loss": loss, "lr": lr})
+                    self.callbacks.call_batch("on_train_batch_end", batch, {"loss": loss, "lr": lr})
                 if self._interrupt_requested:
                     self.state.train_seconds += time.perf_counter() - started
                     self.callbacks.call("on_interrupt")
@@ -155,8 +155,6 @@ class Trainer:
             if not np.isfinite(logs["loss"]):
                 raise TrainingDiverged(f"the mean loss of epoch {epoch + 1} is {logs['loss']}", epoch, self.state.batch)
             logs["epoch_s"] = time.perf_counter() - started
-            if self.lr.plateau is not None and self.plateau_monitor in logs:
-                self.lr.plateau.update(float(logs[self.plateau_monitor]))
             self.state.epoch, self.state.batch = epoch + 1, 0
             self._running.zero_()
             self.callbacks.call("on_epoch_end", epoch, logs)
@@ -241,3 +239,4 @@ class Trainer:
         )
         self.callbacks.load_state_dict(payload["callbacks"])
         set_rng_state(payload["rng"])
+        self._restored = True

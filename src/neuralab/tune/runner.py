@@ -15,8 +15,9 @@ from rich.table import Table
 
 from neuralab.config import deep_merge
 from neuralab.errors import UserError
-from neuralab.pipeline import evaluate_run, resolve_config
+from neuralab.pipeline import classification_config, evaluate_run, resolve_config
 from neuralab.runs import atomic_write_json, atomic_write_text
+from neuralab.train.callbacks.monitor import infer_mode
 from neuralab.tune.objective import make_objective
 from neuralab.tune.space import example_overrides, parse_search
 from neuralab.tune.study import make_pruner, make_sampler, open_study, storage_for
@@ -46,14 +47,14 @@ def run_tune(
     user = dict(user)
     params = parse_search(user.pop("search", None))
     # Refuse a key that does not exist before any training, naming it.
-    probe = resolve_config(deep_merge(user, example_overrides(params)))
+    probe = classification_config(resolve_config(deep_merge(user, example_overrides(params))), "tune")
     monitor = probe.train.monitor if probe.train.monitor.startswith("val_") else f"val_{probe.train.monitor}"
     if probe.data.val_fraction <= 0:
         raise UserError("tuning needs a validation split (data.val_fraction > 0): trials are never scored on test")
     if trials is None and timeout is None:
         raise UserError("give --trials N and/or --timeout SECONDS")
     study_dir.mkdir(parents=True, exist_ok=True)
-    direction: Literal["minimize", "maximize"] = "minimize" if "loss" in monitor else "maximize"
+    direction: Literal["minimize", "maximize"] = "minimize" if infer_mode(monitor) == "min" else "maximize"
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = open_study(
         storage_for(study_dir, storage),

@@ -10,7 +10,7 @@ import torch
 
 from neuralab.runs import save_weights
 from neuralab.train.callbacks.base import Callback, Logs
-from neuralab.train.callbacks.monitor import Monitor
+from neuralab.train.callbacks.monitor import MetricWatcher
 from neuralab.train.state import save_checkpoint
 
 
@@ -34,6 +34,9 @@ class ResumeCheckpoint(Callback):
             self.saves += 1
         self._last_save = time.monotonic()
 
+    def needs_batch_hooks(self) -> bool:
+        return self.every_steps > 0 or self.every_s > 0  # otherwise it saves at epoch ends only
+
     def on_train_batch_end(self, batch: int, logs: Logs | None = None) -> None:
         assert self.trainer is not None
         step = self.trainer.state.global_step
@@ -54,15 +57,18 @@ class BestWeights(Callback):
 
     def __init__(self, path: Path, monitor: str = "val_accuracy", mode: str = "auto") -> None:
         self.path = Path(path)
-        self.watch = Monitor(monitor, mode)
+        self.watch = MetricWatcher(monitor, mode)
         self.best_epoch: int | None = None
+
+    def reset(self) -> None:
+        self.watch.reset()
+        self.best_epoch = None
 
     def on_epoch_end(self, epoch: int, logs: Logs | None = None) -> None:
         assert self.trainer is not None
-        value = self.watch.value(logs or {})
         # On a tie the later epoch wins: small validation sets tie often, and later weights trained longer.
-        if self.watch.improved(value, ties=True):
-            self.watch.best, self.best_epoch = value, epoch
+        if self.watch.update(self.watch.value(logs or {}), ties=True):
+            self.best_epoch = epoch
             if self.trainer.device.is_main:
                 save_weights(self.trainer.model, self.path)
 

@@ -9,6 +9,9 @@ from neuralab.train.callbacks.base import Callback, Logs
 
 class History(Callback):
     def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
         self.epoch: list[int] = []
         self.history: dict[str, list[float]] = {}
         self.rows: list[dict[str, Any]] = []

@@ -40,6 +40,9 @@ class ProgressLogger(Callback):
         self.task: Any = None
         self.header_done = False
 
+    def needs_batch_hooks(self) -> bool:
+        return self.console.is_terminal  # no bar to move when the output is a file or a pipe
+
     def on_epoch_begin(self, epoch: int, logs: Logs | None = None) -> None:
         if not self.console.is_terminal:
             return

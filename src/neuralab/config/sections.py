@@ -1,22 +1,14 @@
-"""One validated schema for a run: the YAML file, `--set a.b=c` and the CLI flags all land here.
+"""The sections of a run config, one pydantic model each; every field carries its description.
 
-Unknown keys and wrong types are refused by name (pydantic `extra="forbid"`), so a typo never
-silently trains with a default.
+`neuralab config keys` prints these descriptions, so they are the user's documentation of every key.
 """
 
 from __future__ import annotations
 
-import copy
-import re
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
-
-from neuralab.errors import UserError
-
-_EXPONENT_NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+")
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class _Section(BaseModel):
@@ -68,18 +60,20 @@ class ModelConfig(_Section):
 
 
 class OptimConfig(_Section):
-    name: Literal["sgd", "adam", "adamw", "rmsprop"] = "adam"
-    lr: float = Field(1e-3, gt=0)
+    name: Literal["sgd", "adam", "adamw", "rmsprop"] = Field("adam", description="optimizer")
+    lr: float = Field(1e-3, gt=0, description="base learning rate (schedules scale it)")
     weight_decay: float = Field(0.0, ge=0, description="L2 / decoupled decay; never applied to biases and norms")
     momentum: float = Field(0.9, ge=0, lt=1, description="SGD and RMSprop momentum")
-    nesterov: bool = False
-    betas: tuple[float, float] = (0.9, 0.999)
-    eps: float = Field(1e-8, gt=0)
+    nesterov: bool = Field(False, description="SGD: Nesterov momentum")
+    betas: tuple[float, float] = Field((0.9, 0.999), description="Adam/AdamW moment decay rates")
+    eps: float = Field(1e-8, gt=0, description="Adam/AdamW/RMSprop denominator term")
     l1: float = Field(0.0, ge=0, description="L1 penalty on weights, added to the loss")
 
 
 class SchedConfig(_Section):
-    name: Literal["constant", "step", "cosine", "onecycle", "plateau"] = "constant"
+    name: Literal["constant", "step", "cosine", "onecycle", "plateau"] = Field(
+        "constant", description="learning-rate schedule over steps (plateau: reduce when train.monitor stalls)"
+    )
     warmup_epochs: float = Field(0.0, ge=0, description="linear warm-up from 0, in epochs (fractions allowed)")
     step_size: int = Field(10, gt=0, description="step: epochs between decays")
     gamma: float = Field(0.1, gt=0, le=1, description="step: decay factor")
@@ -90,18 +84,20 @@ class SchedConfig(_Section):
 
 
 class TrainConfig(_Section):
-    epochs: int = Field(10, gt=0)
-    batch_size: int = Field(64, gt=0)
-    eval_batch_size: int = Field(1024, gt=0)
-    seed: int = 0
-    label_smoothing: float = Field(0.0, ge=0, lt=1)
+    epochs: int = Field(10, gt=0, description="passes over the training split")
+    batch_size: int = Field(64, gt=0, description="examples per optimizer step")
+    eval_batch_size: int = Field(1024, gt=0, description="examples per forward pass when evaluating")
+    seed: int = Field(0, description="seeds weights, splits, shuffling and augmentation")
+    label_smoothing: float = Field(0.0, ge=0, lt=1, description="share of each target spread over all classes")
     grad_clip: float | None = Field(None, gt=0, description="clip threshold; None disables clipping")
-    grad_clip_mode: Literal["norm", "value"] = "norm"
+    grad_clip_mode: Literal["norm", "value"] = Field("norm", description="clip the global norm or each value")
     early_stopping: int | None = Field(None, gt=0, description="patience in epochs; None disables")
     monitor: str = Field("val_accuracy", description="metric for early stopping and the best checkpoint")
-    device: Literal["auto", "cpu", "cuda", "mps"] = "auto"
-    precision: Literal["auto", "32", "16-mixed", "bf16-mixed"] = "auto"
-    channels_last: Literal["auto", "on", "off"] = "auto"
+    device: Literal["auto", "cpu", "cuda", "mps"] = Field("auto", description="auto: CUDA, then MPS, then CPU")
+    precision: Literal["auto", "32", "16-mixed", "bf16-mixed"] = Field(
+        "auto", description="autocast: auto = bf16 where the hardware has it, fp16 + scaler on older GPUs, else fp32"
+    )
+    channels_last: Literal["auto", "on", "off"] = Field("auto", description="NHWC memory layout (auto: conv models)")
     threads: int | None = Field(None, gt=0, description="torch CPU threads; default: the machine's cores")
     deterministic: bool = Field(False, description="ask torch for deterministic kernels (slower on GPU)")
     checkpoint_every_steps: int = Field(0, ge=0, description="also checkpoint every N steps (0: epoch ends only)")
@@ -115,120 +111,34 @@ class TrainConfig(_Section):
 
 
 class GanConfig(_Section):
-    """Used by `task: gan` (a DCGAN); data, train.epochs, train.seed and train.device come from the rest."""
+    """The DCGAN's own settings (`task: gan`); its batch size and Adam settings are under train and optim."""
 
     latent_dim: int = Field(64, gt=0, description="size of the generator's noise vector")
     width: int = Field(64, gt=0, description="channels of the first layer (the second has twice as many)")
-    batch_size: int = Field(64, ge=2, description="images per step (DCGAN paper: 128; 64 learns faster on CPU)")
-    lr: float = Field(2e-4, gt=0, description="Adam learning rate of both nets (DCGAN paper: 2e-4)")
-    beta1: float = Field(0.5, ge=0, lt=1, description="Adam beta1 (DCGAN paper: 0.5; 0.9 oscillates)")
     real_label: float = Field(0.9, gt=0.5, le=1, description="one-sided label smoothing for real images")
     samples: int = Field(64, gt=0, le=256, description="images in each epoch's sample grid (fixed noise)")
     fd_samples: int = Field(2000, ge=100, description="generated vs test images compared by Frechet distance")
 
 
-class RunConfig(_Section):
-    name: str | None = Field(None, description="run folder name; default: <dataset>-<model>-<time>")
-    out_dir: Path = Field(Path("runs"), description="parent folder of run folders")
-    data: DataConfig = Field(default_factory=DataConfig)  # type: ignore[arg-type]
-    model: ModelConfig = Field(default_factory=ModelConfig)  # type: ignore[arg-type]
-    optim: OptimConfig = Field(default_factory=OptimConfig)  # type: ignore[arg-type]
-    sched: SchedConfig = Field(default_factory=SchedConfig)  # type: ignore[arg-type]
-    train: TrainConfig = Field(default_factory=TrainConfig)  # type: ignore[arg-type]
-    task: Literal["classify", "gan"] = Field("classify", description="classify, or gan: a DCGAN on the images")
-    gan: GanConfig = Field(default_factory=GanConfig)  # type: ignore[arg-type]
+class GanTrainConfig(_Section):
+    """`train` of a GAN run: the loop's settings; no monitor, early stopping or class balance apply."""
 
-    def to_yaml(self) -> str:
-        return yaml.safe_dump(self.model_dump(mode="json"), sort_keys=False)
-
-
-def _section_keys(section: str) -> list[str]:
-    field = RunConfig.model_fields.get(section)
-    annotation = getattr(field, "annotation", None)
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return list(annotation.model_fields)
-    return list(RunConfig.model_fields)
+    epochs: int = Field(5, gt=0, description="passes over the training images")
+    batch_size: int = Field(64, ge=2, description="images per step (DCGAN paper: 128; 64 learns faster on CPU)")
+    seed: int = Field(0, description="seeds weights, noise and shuffling")
+    device: Literal["auto", "cpu", "cuda", "mps"] = Field("auto", description="auto: CUDA, then MPS, then CPU")
+    precision: Literal["auto", "32", "16-mixed", "bf16-mixed"] = Field(
+        "32", description="autocast for both nets (fp32 by default: the README's GAN figures are fp32)"
+    )
+    channels_last: Literal["auto", "on", "off"] = Field("auto", description="NHWC memory layout")
+    threads: int | None = Field(None, gt=0, description="torch CPU threads; default: the machine's cores")
+    deterministic: bool = Field(False, description="ask torch for deterministic kernels (slower on GPU)")
+    checkpoint_every_steps: int = Field(0, ge=0, description="also checkpoint every N steps (0: epoch ends only)")
+    checkpoint_every_s: float = Field(60.0, ge=0, description="also checkpoint when this many seconds passed")
 
 
-def format_validation_error(err: ValidationError) -> str:
-    """One line per problem, naming the dotted key and what is allowed."""
-    lines = []
-    for e in err.errors():
-        key = ".".join(str(p) for p in e["loc"])
-        if e["type"] == "extra_forbidden":
-            parent = ".".join(str(p) for p in e["loc"][:-1])
-            allowed = _section_keys(parent) if parent else list(RunConfig.model_fields)
-            where = f"in '{parent}'" if parent else "at the top level"
-            lines.append(f"unknown config key '{key}'; keys {where}: {', '.join(allowed)}")
-        else:
-            lines.append(f"config key '{key}': {e['msg']} (got {e.get('input')!r})")
-    return "\n".join(lines)
+class GanOptimConfig(_Section):
+    """`optim` of a GAN run: Adam for both nets, as in the DCGAN paper."""
 
-
-def validate(raw: dict[str, Any]) -> RunConfig:
-    try:
-        return RunConfig.model_validate(raw)
-    except ValidationError as err:
-        raise UserError(format_validation_error(err), hint="see `neuralab config --help-keys`") from None
-
-
-def load_yaml(path: Path) -> dict[str, Any]:
-    if not path.is_file():
-        raise UserError(f"config file {path} does not exist")
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as err:
-        raise UserError(f"config file {path} is not valid YAML: {err}") from None
-    except UnicodeDecodeError:
-        raise UserError(f"config file {path} is not UTF-8 text") from None
-    if raw is None:
-        return {}
-    if not isinstance(raw, dict):
-        raise UserError(f"config file {path} must hold a mapping of sections, got {type(raw).__name__}")
-    return raw
-
-
-def parse_set(items: list[str]) -> dict[str, Any]:
-    """`["optim.lr=3e-4", "model.args.widths=[64,32]"]` -> nested dict; values parsed as YAML."""
-    out: dict[str, Any] = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise UserError(f"--set {item!r} must look like key.sub=value")
-        set_dotted(out, key.strip(), parse_value(value))
-    return out
-
-
-def parse_value(text: str) -> Any:
-    """YAML scalars and lists, plus what YAML 1.1 leaves as strings but people mean as numbers (3e-4)."""
-    if not text.strip():
-        return None
-    try:
-        parsed = yaml.safe_load(text)
-    except yaml.YAMLError:
-        return text
-    if isinstance(parsed, str) and _EXPONENT_NUMBER.fullmatch(parsed.strip()):
-        return float(parsed)
-    return parsed
-
-
-def set_dotted(tree: dict[str, Any], dotted: str, value: Any) -> None:
-    parts = dotted.split(".")
-    node = tree
-    for part in parts[:-1]:
-        child = node.setdefault(part, {})
-        if not isinstance(child, dict):
-            raise UserError(f"config key {dotted!r}: {part!r} is a value, not a section")
-        node = child
-    node[parts[-1]] = value
-
-
-def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
-    """Later wins; nested mappings merge key by key (model.args included)."""
-    out = copy.deepcopy(base)
-    for key, value in override.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = deep_merge(out[key], value)
-        else:
-            out[key] = copy.deepcopy(value)
-    return out
+    lr: float = Field(2e-4, gt=0, description="Adam learning rate of both nets (DCGAN paper: 2e-4)")
+    betas: tuple[float, float] = Field((0.5, 0.999), description="Adam betas (DCGAN paper: beta1 0.5; 0.9 oscillates)")

@@ -1,0 +1,94 @@
+"""The model contract: what the toolkit may ask of a model beyond `forward`, each an optional capability.
+
+Any `nn.Module` can be trained. A model that also has one of these gets more: a `head` + `features`
+split (fine-tuning, layer groups, Grad-CAM's default layer), `adapt` (statistics of the training split,
+as Keras's preprocessing layers), `input_normalization` (the mean/std its pretrained features expect),
+`embedding` (pretrained word vectors, token attributions), `example_input` (token models take ids).
+Each capability is a runtime-checkable Protocol, asked through one function here, never by `getattr`.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol, runtime_checkable
+
+import torch
+from torch import nn
+
+Normalization = tuple[tuple[float, ...], tuple[float, ...]]
+
+
+@runtime_checkable
+class HasHead(Protocol):
+    """`features` (input to representation) then `head` (representation to class scores)."""
+
+    features: nn.Module
+    head: nn.Module
+
+
+@runtime_checkable
+class HasLayerGroups(Protocol):
+    def layer_groups(self) -> list[list[nn.Module]]: ...
+
+
+@runtime_checkable
+class Adaptable(Protocol):
+    def adapt(self, inputs: torch.Tensor) -> None: ...
+
+
+@runtime_checkable
+class HasInputNormalization(Protocol):
+    @property
+    def input_normalization(self) -> Normalization: ...
+
+
+@runtime_checkable
+class HasEmbedding(Protocol):
+    embedding: nn.Module
+
+
+@runtime_checkable
+class HasExampleInput(Protocol):
+    def example_input(self, *shape: int) -> torch.Tensor: ...
+
+
+def adaptable(model: nn.Module) -> Adaptable | None:
+    return model if isinstance(model, Adaptable) else None
+
+
+def input_normalization_of(model: nn.Module) -> Normalization | None:
+    return model.input_normalization if isinstance(model, HasInputNormalization) else None
+
+
+def embedding_of(model: nn.Module) -> nn.Embedding | None:
+    """The token embedding of a text model (None for any other model)."""
+    if isinstance(model, HasEmbedding) and isinstance(model.embedding, nn.Embedding):
+        return model.embedding
+    return None
+
+
+def head_of(model: nn.Module) -> HasHead | None:
+    if isinstance(model, HasHead) and isinstance(model.features, nn.Module) and isinstance(model.head, nn.Module):
+        return model
+    return None
+
+
+def example_input(model: nn.Module, input_shape: tuple[int, ...]) -> torch.Tensor:
+    """One example the model accepts: zeros of `input_shape`, or the model's own (token ids)."""
+    if isinstance(model, HasExampleInput):
+        return model.example_input(*input_shape)
+    return torch.zeros(1, *input_shape)
+
+
+def has_conv(model: nn.Module) -> bool:
+    """2-D convolutional models train faster channels_last, and Grad-CAM explains them."""
+    return any(isinstance(m, nn.Conv2d) for m in model.modules())
+
+
+def named_groups(model: nn.Module) -> list[list[nn.Module]]:
+    """Layer groups, input to head: a model's own, else `features` children then `head`, else one group."""
+    if isinstance(model, HasLayerGroups):
+        return list(model.layer_groups())
+    if split := head_of(model):
+        children = [c for c in split.features.children() if any(True for _ in c.parameters())]
+        return [*[[c] for c in children], [split.head]]
+    return [[model]]

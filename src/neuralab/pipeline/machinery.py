@@ -1,0 +1,90 @@
+"""The plumbing every task's run shares: the run folder, config.yaml, signals, checkpoints, findings.
+
+A task module (classify, gan) builds its model and loop; everything about where files go and how a
+run stops and resumes is here, so every task gets it the same way.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, Protocol
+
+from rich.console import Console
+
+from neuralab.config import AnyRunConfig
+from neuralab.diagnose import Finding
+from neuralab.runs import RunPaths, atomic_write_json, atomic_write_text, new_run_dir, read_config
+from neuralab.train import load_checkpoint
+from neuralab.train.callbacks import ResumeCheckpoint
+from neuralab.train.state import TrainState
+
+
+class ResumableLoop(Protocol):
+    """What the machinery needs of a training loop (Trainer and GanTrainer both are one)."""
+
+    state: TrainState
+
+    def request_stop(self) -> None: ...
+
+    def restore(self, payload: dict[str, Any]) -> None: ...
+
+
+def open_run(cfg: AnyRunConfig, default_name: str, resume_dir: Path | None) -> RunPaths:
+    """The resumed run's folder, or a new one holding the resolved config.yaml."""
+    if resume_dir is not None:
+        return RunPaths(Path(resume_dir))
+    run_dir = new_run_dir(cfg.out_dir, cfg.name or default_name)
+    paths = RunPaths(run_dir)
+    atomic_write_text(paths.config, cfg.to_yaml())
+    return paths
+
+
+def read_run_config(run_dir: Path) -> AnyRunConfig:
+    """The config of an existing run folder, for --resume."""
+    from neuralab.errors import UserError
+
+    if not RunPaths(Path(run_dir)).config.is_file():
+        raise UserError(f"{run_dir} is not a run folder (no config.yaml)")
+    return read_config(run_dir)
+
+
+def checkpoint_callback(paths: RunPaths, every_steps: int, every_s: float) -> ResumeCheckpoint:
+    return ResumeCheckpoint(paths.checkpoints, every_steps, every_s)
+
+
+def restore_checkpoint(loop: ResumableLoop, paths: RunPaths, console: Console) -> None:
+    """Continue `loop` exactly where the run's newest readable checkpoint left it."""
+    payload, source = load_checkpoint(paths.checkpoints)
+    loop.restore(payload)
+    console.print(
+        f"resuming {paths.root} from {source.name}: epoch {loop.state.epoch + 1}, batch {loop.state.batch}",
+        highlight=False,
+    )
+
+
+@contextlib.contextmanager
+def stop_on_signals(loop: ResumableLoop) -> Iterator[None]:
+    """Ctrl-C / SIGTERM finish the current step, write a checkpoint and stop cleanly."""
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+
+    def handler(signum: int, frame: Any) -> None:
+        loop.request_stop()
+
+    try:
+        for sig in previous:
+            signal.signal(sig, handler)
+    except ValueError:  # not the main thread: leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+def write_findings(paths: RunPaths, findings: list[Finding]) -> None:
+    atomic_write_json(paths.root / "findings.json", [f.to_dict() for f in findings])

@@ -1,0 +1,24 @@
+"""One entry for every task: train a resolved config, or resume a run folder, whatever its task."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.console import Console
+
+from neuralab.config import AnyRunConfig, GanRunConfig
+from neuralab.pipeline.classify import RunResult, run_config
+from neuralab.pipeline.gan import run_gan
+from neuralab.pipeline.machinery import read_run_config
+
+
+def train(cfg: AnyRunConfig, console: Console | None = None, resume_dir: Path | None = None) -> RunResult:
+    """Train `cfg` (or continue the run in `resume_dir`) with its task's loop."""
+    if isinstance(cfg, GanRunConfig):
+        return RunResult(*run_gan(cfg, console, resume_dir))
+    return run_config(cfg, console, resume_dir=resume_dir)
+
+
+def resume_run(run_dir: Path, console: Console | None = None) -> RunResult:
+    """Continue a killed or stopped run exactly where its newest checkpoint left it."""
+    return train(read_run_config(Path(run_dir)), console, resume_dir=Path(run_dir))
