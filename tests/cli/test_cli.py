@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 from safetensors.torch import load_file
 from sklearn.datasets import load_digits
@@ -79,8 +80,12 @@ def test_predict_bad_image_is_a_clear_error(trained_run: Path, tmp_path: Path) -
     bad = tmp_path / "bad.png"
     bad.write_text("not an image")
     result = run_cli("predict", str(trained_run), str(bad))
-    assert result.returncode == 2 and "bad.png: cannot read the image" in result.stderr
+    assert result.returncode == 2 and "bad.png: not an image" in result.stderr
     assert "Traceback" not in result.stderr
+    bomb = tmp_path / "bomb.png"
+    Image.new("L", (6000, 5000)).save(bomb)  # 30 megapixels: refused from the header, never decoded
+    result = run_cli("predict", str(trained_run), str(bomb))
+    assert result.returncode == 2 and "bomb.png" in result.stderr and "megapixels" in result.stderr
 
 
 @pytest.mark.parametrize(
@@ -157,6 +162,39 @@ def test_killed_run_resumes_to_the_same_weights(tmp_path: Path) -> None:
         return row.split(",")[:-1]  # the last column is epoch seconds
 
     assert [strip_time(r) for r in ref_rows] == [strip_time(r) for r in got_rows]
+
+
+def kill_when_checkpointed(args: list[str], run_dir: Path) -> None:
+    """Start `neuralab ARGS` and SIGKILL it once it has written two checkpoints, before it finishes."""
+    proc = subprocess.Popen([sys.executable, "-m", "neuralab.cli.main", *args],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    deadline = time.monotonic() + 120
+    while not (run_dir / "checkpoints" / "last.prev.pt").exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert not (run_dir / "summary.json").exists(), "the run finished before it could be killed"
+
+
+def test_killed_gan_run_resumes_bit_identical(tmp_path: Path) -> None:
+    """The GAN runs on the same machinery as a classifier: SIGKILL mid-epoch, --resume, same end."""
+    args = ["train", "--task", "gan", "--dataset", "digits", "--epochs", "4", "--batch-size", "32",
+            "--set", "train.checkpoint_every_steps=9", "--set", "gan.width=16", "--out", str(tmp_path)]  # fmt: skip
+    reference = run_cli(*args, "--name", "reference")
+    assert reference.returncode == 0, reference.stderr
+    kill_when_checkpointed([*args, "--name", "killed"], tmp_path / "killed")
+    resumed = run_cli("train", "--resume", str(tmp_path / "killed"))
+    assert resumed.returncode == 0, resumed.stderr
+    assert "resuming" in resumed.stdout
+    for name in ("model.safetensors", "discriminator.safetensors"):
+        want, got = load_file(str(tmp_path / "reference" / name)), load_file(str(tmp_path / "killed" / name))
+        assert all(torch.equal(want[k], got[k]) for k in want), name
+
+    def without_seconds(run: str) -> list[list[str]]:
+        return [row.split(",")[:-1] for row in (tmp_path / run / "metrics.csv").read_text().splitlines()]
+
+    assert without_seconds("reference") == without_seconds("killed") and len(without_seconds("killed")) == 5
+    assert sorted(p.name for p in (tmp_path / "killed" / "samples").iterdir())[-1] == "epoch_004.png"
 
 
 def test_resume_refuses_other_options(tmp_path: Path) -> None:

@@ -44,10 +44,33 @@ def test_empty_class_folder_is_named(tmp_path: Path) -> None:
 def test_unreadable_image_is_named(tmp_path: Path) -> None:
     root = make_folder(tmp_path / "imgs")
     (root / "cats" / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n not really")
-    with pytest.raises(UserError, match=r"broken\.png: unreadable image"):
+    with pytest.raises(UserError, match=r"broken\.png: (unreadable image|not an image)"):
         load_image_folder(LoadOptions(data_dir=root))
 
 
 def test_missing_folder(tmp_path: Path) -> None:
     with pytest.raises(UserError, match="does not exist"):
         load_image_folder(LoadOptions(data_dir=tmp_path / "nope"))
+
+
+def test_a_folder_too_small_to_split_is_a_clear_error(tmp_path: Path) -> None:
+    root = tmp_path / "tiny"
+    for name, count in (("a", 3), ("b", 2)):
+        (root / name).mkdir(parents=True)
+        for i in range(count):
+            Image.new("L", (8, 8), 40 * i).save(root / name / f"{i}.png")
+    with pytest.raises(UserError, match="too few to hold out"):
+        load_image_folder(LoadOptions(data_dir=root))
+
+
+def test_an_oversized_image_is_refused_when_the_folder_is_scanned(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import neuralab.data.images as images
+
+    root = make_folder(tmp_path / "imgs")
+    Image.new("L", (60, 60)).save(root / "cats" / "huge.png")
+    monkeypatch.setattr(images, "DEFAULT_MAX_PIXELS", 1000)  # stands in for a 144-megapixel file
+    monkeypatch.setattr(images.check_image_header, "__defaults__", (1000,))
+    with pytest.raises(UserError, match=r"huge\.png.*megapixels"):
+        load_image_folder(LoadOptions(data_dir=root))

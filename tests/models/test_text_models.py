@@ -72,10 +72,12 @@ def test_text_models_refuse_images() -> None:
 
 
 def test_simple_lstm_learns_to_tell_sine_from_square_waves() -> None:
+    """Mean test accuracy over 3 seeds: one LSTM run can stall (measured with 1,000 training waves:
+    100, 100, 99.0 and 89.5% for seeds 0-3; with 500, seed 0 sat exactly at 90.0%)."""
     rng = np.random.default_rng(0)
     t = np.linspace(0, 4 * np.pi, 40)
     x, y = [], []
-    for i in range(600):
+    for i in range(1200):
         phase, freq = rng.uniform(0, 2 * np.pi), rng.uniform(0.8, 1.2)
         wave = np.sin(freq * t + phase)
         label = i % 2
@@ -83,9 +85,11 @@ def test_simple_lstm_learns_to_tell_sine_from_square_waves() -> None:
         x.append(np.stack([signal + rng.normal(0, 0.2, t.size), np.gradient(signal)], axis=1))
         y.append(label)
     x_arr, y_arr = np.asarray(x, np.float32), np.asarray(y)
-    torch.manual_seed(0)
-    model = KerasModel(create_model("sequence_lstm", (40, 2), 2))
-    model.compile(optimizer="adam", lr=3e-3)
-    model.fit(x_arr[:500], y_arr[:500], epochs=20, batch_size=32)
-    _, accuracy = model.evaluate(x_arr[500:], y_arr[500:])
-    assert accuracy > 0.9
+    accuracies = []
+    for seed in range(3):
+        torch.manual_seed(seed)
+        model = KerasModel(create_model("sequence_lstm", (40, 2), 2))
+        model.compile(optimizer="adam", lr=3e-3)
+        model.fit(x_arr[:1000], y_arr[:1000], epochs=20, batch_size=32)
+        accuracies.append(model.evaluate(x_arr[1000:], y_arr[1000:])[1])
+    assert sum(accuracies) / 3 > 0.9, accuracies

@@ -4,6 +4,7 @@ batch-hook skipping, on real training runs over scikit-learn's digits."""
 from __future__ import annotations
 
 import io
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -91,11 +92,11 @@ class _CountingCallback(Callback):
         self.calls += 1
 
 
-def test_batch_hooks_are_skipped_unless_a_callback_needs_them() -> None:
+def test_batch_hooks_are_skipped_unless_a_callback_needs_them(tmp_path: Path) -> None:
     train, val, _ = digits_loaders()
     quiet = Console(file=io.StringIO())  # what a CLI run writing to a pipe or file has
     progress = ProgressLogger(1, len(train), quiet)
-    checkpoint = ResumeCheckpoint(__import__("pathlib").Path("unused"), every_steps=0, every_s=0)
+    checkpoint = ResumeCheckpoint(tmp_path, every_steps=0, every_s=0)  # saves at epoch ends only
     trainer = make_trainer([progress, checkpoint], 1, len(train))
     trainer.fit(train, val, 1)
     assert not trainer.callbacks.wants_batch_hooks()  # the loop skipped every batch hook

@@ -104,14 +104,16 @@ def test_gradual_run_and_bad_pretrained_sources(pretrained_run: Path, tmp_path: 
 
 @needs_liberation
 def test_pretraining_on_printed_digits_beats_scratch_with_20_handwritten_labels(tmp_path: Path) -> None:
-    """The issue's offline proof, small: fast_cnn pretrained on font-digits (printed, 2 epochs), then
-    20 labelled handwritten digits (2 per class) with the same budget as from scratch. Measured with
-    benchmarks/transfer_digits.py (3 seeds): scratch 65.4%, gradual fine-tuning 84.3%."""
+    """The offline proof, small: fast_cnn pretrained on font-digits (printed, 2 epochs), then 20 labelled
+    handwritten digits (2 per class) with the same budget as from scratch, over 6 seeds. Measured with
+    `benchmarks/transfer_digits.py --labels 20 --seeds 0,1,2,3,4,5 --source-epochs 2 --arms scratch,gradual`:
+    scratch 68.4%, gradual fine-tuning 75.3% (per-seed gains -1.4 to +17.8 points: one seed proves nothing)."""
     source = resolve_config({"data": {"name": "font-digits", "image_size": 28}, "train": {"epochs": 2},
                              "out_dir": str(tmp_path), "name": "printed"})  # fmt: skip
     printed = run_config(source, QUIET).run_dir
     accuracy: dict[str, list[float]] = {"scratch": [], "gradual": []}
-    for seed in (0, 1):
+    seeds = range(6)
+    for seed in seeds:
         for arm in accuracy:
             model: dict[str, object] = {"name": "fast_cnn"}
             if arm == "gradual":
@@ -123,5 +125,5 @@ def test_pretraining_on_printed_digits_beats_scratch_with_20_handwritten_labels(
                 "out_dir": str(tmp_path), "name": f"{arm}-{seed}",
             })  # fmt: skip
             accuracy[arm].append(run_config(cfg, QUIET).summary["test"]["accuracy"])
-    scratch, transfer = sum(accuracy["scratch"]) / 2, sum(accuracy["gradual"]) / 2
-    assert transfer > scratch + 0.05, accuracy
+    scratch, transfer = (sum(accuracy[arm]) / len(seeds) for arm in ("scratch", "gradual"))
+    assert transfer > scratch + 0.02, accuracy  # measured gain: 6.9 points

@@ -40,7 +40,9 @@ def test_dcgan_learns_the_digits_distribution() -> None:
     trainer = GanTrainer(generator, discriminator, device, lr=2e-4 * 5, beta1=0.5, real_label=0.9)
 
     def pixel_fd(epoch: int) -> dict[str, float]:
-        return {"pixel_fd": frechet_distance(fd_features(generate(trainer.generator, 360, epoch + 1, device)), reference)}
+        return {
+            "pixel_fd": frechet_distance(fd_features(generate(trainer.generator, 360, epoch + 1, device)), reference)
+        }
 
     history = trainer.fit(data.train.x, epochs=12, batch_size=32, seed=0, epoch_metrics=pixel_fd).rows
     assert [row["epoch"] for row in history] == list(range(1, 13))
