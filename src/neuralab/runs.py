@@ -7,21 +7,27 @@ A run is rebuilt from `model.json` (architecture, arguments, classes, preprocess
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
 from torch import nn
 
 from neuralab.config import AnyRunConfig, RunConfig, load_yaml, validate
 from neuralab.data.transforms import Preprocess
 from neuralab.errors import UserError
+from neuralab.files import (
+    atomic_write_bytes,
+    atomic_write_json,
+    atomic_write_text,
+    default_file_mode,
+    load_tensors,
+    load_weights,
+    save_tensors,
+    save_weights,
+)
 from neuralab.models import create_model
 
 MODEL_FORMAT = 1
@@ -64,72 +70,6 @@ class RunPaths:
     @property
     def best_weights(self) -> Path:
         return self.checkpoints / "best.safetensors"
-
-
-def default_file_mode() -> int:
-    """What a plain open() would give a new file (mkstemp's own 0600 would hide runs from teammates)."""
-    mask = os.umask(0)
-    os.umask(mask)
-    return 0o666 & ~mask
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write to a synced temporary file, then rename: readers see the old file or the new one, never half."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.fchmod(fd, default_file_mode())
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    atomic_write_bytes(path, text.encode("utf-8"))
-
-
-def atomic_write_json(path: Path, obj: Any) -> None:
-    atomic_write_text(path, json.dumps(obj, indent=2, ensure_ascii=False) + "\n")
-
-
-def save_weights(model: nn.Module, path: Path) -> None:
-    save_tensors(path, dict(model.state_dict()))
-
-
-def load_weights(model: nn.Module, path: Path) -> None:
-    try:
-        tensors = load_file(str(path))
-    except (SafetensorError, OSError, ValueError) as err:
-        raise UserError(f"{path}: not a readable safetensors file ({err})") from None
-    try:
-        model.load_state_dict(tensors, strict=True)
-    except RuntimeError as err:
-        first = str(err).splitlines()[0:3]
-        raise UserError(f"{path}: weights do not fit the model described in model.json ({' '.join(first)})") from None
-
-
-def save_tensors(path: Path, tensors: dict[str, torch.Tensor]) -> None:
-    """Plain tensors to safetensors, atomically (never a pickle)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.fchmod(fd, default_file_mode())
-    os.close(fd)
-    try:
-        save_file({k: v.detach().cpu().contiguous() for k, v in tensors.items()}, tmp)
-        os.replace(tmp, path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
-
-
-def load_tensors(path: Path) -> dict[str, torch.Tensor]:
-    try:
-        return load_file(str(path))
-    except (SafetensorError, OSError, ValueError) as err:
-        raise UserError(f"{path}: not a readable safetensors file ({err})") from None
 
 
 def new_run_dir(out_dir: Path, name: str) -> Path:
@@ -228,3 +168,27 @@ def torch_versions() -> dict[str, str]:
         "torchvision": torchvision.__version__,
         "numpy": numpy.__version__,
     }
+
+
+__all__ = [
+    "GAN_FORMAT",
+    "MODEL_FORMAT",
+    "RunPaths",
+    "atomic_write_bytes",
+    "atomic_write_json",
+    "atomic_write_text",
+    "check_run_dir",
+    "default_file_mode",
+    "default_run_name",
+    "load_model",
+    "load_tensors",
+    "load_weights",
+    "model_card",
+    "new_run_dir",
+    "read_config",
+    "read_json",
+    "save_model",
+    "save_tensors",
+    "save_weights",
+    "torch_versions",
+]

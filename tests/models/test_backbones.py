@@ -6,9 +6,9 @@ import pytest
 import torch
 
 from neuralab.errors import UserError
+from neuralab.model_contract import named_groups
 from neuralab.models import create_model, summarize
 from neuralab.models.backbones import BACKBONES, Backbone, load_matching
-from neuralab.models.contract import named_groups
 
 
 @pytest.mark.parametrize("name", ["resnet18", "mobilenet_v3_small", "efficientnet_b0"])

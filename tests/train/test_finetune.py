@@ -11,8 +11,8 @@ import torch
 from rich.console import Console
 
 from neuralab.errors import UserError
+from neuralab.model_contract import named_groups
 from neuralab.models import create_model
-from neuralab.models.contract import named_groups
 from neuralab.pipeline import resolve_config, run_config
 from neuralab.runs import load_model
 from neuralab.train.finetune import FineTuning

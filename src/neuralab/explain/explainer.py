@@ -18,7 +18,7 @@ from neuralab.explain import attributions
 from neuralab.explain.cam import class_activation_map
 from neuralab.explain.overlay import feature_bars_png, overlay_png
 from neuralab.explain.target_layer import find_target_layer
-from neuralab.models.contract import embedding_of
+from neuralab.model_contract import embedding_of
 from neuralab.runs import atomic_write_bytes, load_model
 
 METHODS = {

@@ -8,7 +8,7 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from neuralab.models.contract import example_input
+from neuralab.model_contract import example_input
 
 
 @dataclass(frozen=True)

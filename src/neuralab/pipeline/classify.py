@@ -22,8 +22,8 @@ from neuralab.diagnose import (
     resolve_balance,
 )
 from neuralab.errors import UserError
+from neuralab.model_contract import named_groups
 from neuralab.models import ModelSummary, create_model, summarize
-from neuralab.models.contract import named_groups
 from neuralab.pipeline.artifacts import classification_summary, save_errors
 from neuralab.pipeline.machinery import (
     checkpoint_callback,

@@ -20,8 +20,8 @@ from neuralab.data.embeddings import align_vectors
 from neuralab.data.text import Tokenizer
 from neuralab.data.transforms import Preprocess
 from neuralab.errors import UserError
+from neuralab.model_contract import adaptable, embedding_of, input_normalization_of
 from neuralab.models.backbones import BACKBONES, Backbone, load_matching
-from neuralab.models.contract import adaptable, embedding_of, input_normalization_of
 from neuralab.pipeline.prepare import PreparedData
 from neuralab.runs import check_run_dir, load_tensors, read_json
 

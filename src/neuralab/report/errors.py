@@ -14,7 +14,7 @@ from neuralab.errors import UserError
 from neuralab.explain import explain_batch
 from neuralab.explain.explainer import caption
 from neuralab.explain.overlay import overlay_png
-from neuralab.models.contract import has_conv
+from neuralab.model_contract import has_conv
 from neuralab.runs import RunPaths, load_model, load_tensors
 
 

@@ -16,7 +16,7 @@ import torch
 from neuralab.data.text import Tokenizer
 from neuralab.data.transforms import Preprocess
 from neuralab.errors import UserError
-from neuralab.models.contract import has_conv
+from neuralab.model_contract import has_conv
 from neuralab.runs import load_model, read_json
 
 Backend = Literal["torch", "onnx"]

@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from neuralab.errors import UserError
-from neuralab.models.contract import has_conv
+from neuralab.model_contract import has_conv
 
 
 def pick_device(name: str = "auto") -> torch.device:

@@ -8,7 +8,7 @@ from typing import Any
 
 import torch
 
-from neuralab.runs import save_weights
+from neuralab.files import save_weights
 from neuralab.train.callbacks.base import Callback, Logs
 from neuralab.train.callbacks.monitor import MetricWatcher
 from neuralab.train.state import save_checkpoint

@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from neuralab.runs import atomic_write_text
+from neuralab.files import atomic_write_text
 from neuralab.train.callbacks.base import Callback, Logs
 from neuralab.train.callbacks.history import History
 
