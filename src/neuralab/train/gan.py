@@ -20,9 +20,10 @@ from torch import nn
 from torch.nn import functional as F
 
 from neuralab.models.gan import Discriminator, Generator
-from neuralab.train.callbacks.base import Callback, CallbackList
+from neuralab.train.callbacks.base import Callback
 from neuralab.train.callbacks.history import History
 from neuralab.train.device import Device
+from neuralab.train.loop import LoopBase
 from neuralab.train.seed import rng_state, set_rng_state
 from neuralab.train.state import TrainState
 from neuralab.train.trainer import TrainingDiverged, TrainingInterrupted
@@ -68,7 +69,7 @@ def generate(generator: Generator, n: int, seed: int, device: torch.device, batc
     return torch.cat(parts)
 
 
-class GanTrainer:
+class GanTrainer(LoopBase):
     """The DCGAN paper's loop: one discriminator step then one generator step per batch, Adam(2e-4, 0.5),
     the non-saturating generator loss, and one-sided label smoothing of real images.
 
@@ -87,14 +88,7 @@ class GanTrainer:
         self.real_label = real_label
         self.opt_g = torch.optim.Adam(self.generator.parameters(), lr=lr, betas=(beta1, beta2))
         self.opt_d = torch.optim.Adam(self.discriminator.parameters(), lr=lr, betas=(beta1, beta2))
-        self.state = TrainState()
-        self.stop_training = False
-        self._interrupt_requested = False
-        self._restored = False
-        user = list(callbacks)
-        self.history = next((cb for cb in user if isinstance(cb, History)), History())
-        self.callbacks = CallbackList([self.history] + [cb for cb in user if cb is not self.history])
-        self.callbacks.set_trainer(self)
+        self._init_loop(callbacks)
 
     def step(self, real: torch.Tensor) -> tuple[float, float, float, float]:
         n = real.shape[0]
@@ -120,10 +114,7 @@ class GanTrainer:
             epoch_metrics: Callable[[int], dict[str, float]] | None = None) -> History:  # fmt: skip
         """Train on uint8 `images`; `epoch_metrics(epoch)` adds scores (the pixel FD) to each epoch's logs."""
         steps = max(1, len(images) // batch_size)  # drop the ragged last batch: BatchNorm needs > 1 image
-        self.stop_training = False
-        self.callbacks.begin(resumed=self._restored)
-        self._restored = False
-        batch_hooks = self.callbacks.wants_batch_hooks()
+        batch_hooks = self._begin_fit()
         for epoch in range(self.state.epoch, epochs):
             self.model.train()
             order = epoch_order(len(images), seed, epoch)
@@ -163,10 +154,6 @@ class GanTrainer:
         logs |= epoch_metrics(epoch) if epoch_metrics else {}
         logs["seconds"] = time.perf_counter() - started
         return logs
-
-    def request_stop(self) -> None:
-        """Stop after the current step and write a checkpoint (from a signal handler)."""
-        self._interrupt_requested = True
 
     def checkpoint_payload(self) -> dict[str, Any]:
         return {

@@ -17,9 +17,10 @@ import torch
 from torch import nn
 
 from neuralab.errors import NeuralabError
-from neuralab.train.callbacks.base import Callback, CallbackList
+from neuralab.train.callbacks.base import Callback
 from neuralab.train.callbacks.history import History
 from neuralab.train.device import Device
+from neuralab.train.loop import LoopBase
 from neuralab.train.losses import LossFn, l1_penalty
 from neuralab.train.metrics import balanced_accuracy, macro_f1
 from neuralab.train.schedules import LRController, constant
@@ -56,7 +57,7 @@ class Evaluation:
     probabilities: np.ndarray | None = None
 
 
-class Trainer:
+class Trainer(LoopBase):
     def __init__(
         self,
         model: nn.Module,
@@ -80,14 +81,7 @@ class Trainer:
         self.grad_clip_mode = grad_clip_mode
         self.l1 = l1
         self.classification = classification
-        self.state = TrainState()
-        self.stop_training = False
-        self._interrupt_requested = False
-        self._restored = False
-        user = list(callbacks)
-        self.history = next((cb for cb in user if isinstance(cb, History)), History())
-        self.callbacks = CallbackList([self.history] + [cb for cb in user if cb is not self.history])
-        self.callbacks.set_trainer(self)
+        self._init_loop(callbacks)
         acc_dtype = torch.float32 if self.device.device.type == "mps" else torch.float64
         self._running = torch.zeros(3, dtype=acc_dtype, device=self.device.device)  # loss sum, correct, seen
 
@@ -118,10 +112,7 @@ class Trainer:
 
     # -- the loop -----------------------------------------------------------------------------------
     def fit(self, train_loader: Loader, val_loader: Loader | None = None, epochs: int = 1) -> History:
-        self.stop_training = False
-        self.callbacks.begin(resumed=self._restored)
-        self._restored = False
-        batch_hooks = self.callbacks.wants_batch_hooks()
+        batch_hooks = self._begin_fit()
         for epoch in range(self.state.epoch, epochs):
             self.model.train()
             train_loader.set_position(epoch, self.state.batch)
@@ -178,10 +169,6 @@ class Trainer:
                 logs["val_macro_f1"] = macro_f1(result.y_true, result.y_pred)
         logs["lr"] = lr
         return logs
-
-    def request_stop(self) -> None:
-        """Ask the loop to stop after the current step and write a checkpoint (e.g. from a signal handler)."""
-        self._interrupt_requested = True
 
     # -- evaluation ---------------------------------------------------------------------------------
     @torch.inference_mode()
