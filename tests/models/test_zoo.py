@@ -56,3 +56,21 @@ def test_image_model_refuses_vectors() -> None:
 def test_none_arguments_fall_back_to_defaults() -> None:
     model = create_model("mlp", (4,), 3, widths=None, dropout=None)
     assert model(torch.randn(2, 4)).shape == (2, 3)
+
+
+def test_recurrent_flops_are_counted_from_the_shapes() -> None:
+    """A 1-layer LSTM over 10 steps of 8 features with 16 units: 2 x 4 gates x 16 x (8 + 16) x 10 FLOPs."""
+    from torch import nn
+
+    from neuralab.models.summary import forward_flops
+
+    class Net(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.lstm = nn.LSTM(8, 16, batch_first=True)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.lstm(x)[0][:, -1]
+
+    assert forward_flops(Net(), (10, 8)) == 2 * 4 * 16 * (8 + 16) * 10
+    assert forward_flops(create_model("text_rnn", (40,), 3, "text", vocab_size=100), (40,)) > 0

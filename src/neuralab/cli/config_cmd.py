@@ -44,16 +44,16 @@ def show(
     task: Annotated[str | None, typer.Option(help="classify or gan")] = None,
 ) -> None:
     """Print the fully resolved config (the dataset's recipe included) as YAML, without training."""
-    from neuralab.cli.main import _flag_overrides, _resolved
+    from neuralab.cli.app import flag_overrides, resolved_config
 
-    cfg = _resolved(config, set_, _flag_overrides(dataset=dataset, model=model, task=task))
+    cfg = resolved_config(config, set_, flag_overrides(dataset=dataset, model=model, task=task))
     print(cfg.to_yaml(), end="")
 
 
 @app.command()
 def check(config: Annotated[Path, typer.Argument(help="YAML run config to validate")]) -> None:
     """Validate a config file (keys, types, the recipe it lands on) without training."""
-    from neuralab.cli.main import _resolved
+    from neuralab.cli.app import resolved_config
 
-    cfg = _resolved(config, None, {})
+    cfg = resolved_config(config, None, {})
     console.print(f"{config}: valid {cfg.task} config for dataset {cfg.data.name}", highlight=False)

@@ -1,0 +1,135 @@
+"""Commands that read a finished run: evaluate, predict, report, diagnose, explain."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from neuralab.cli.app import app, console
+from neuralab.errors import UserError
+
+
+@app.command()
+def evaluate(
+    run_dir: Annotated[Path, typer.Argument(help="a run folder")],
+    split: Annotated[str, typer.Option(help="test, val or train")] = "test",
+    as_json: Annotated[bool, typer.Option("--json", help="print the metrics as JSON")] = False,
+) -> None:
+    """Evaluate a trained run on a split: accuracy, macro-F1, per-class precision/recall, confusion matrix."""
+    from neuralab.pipeline import evaluate_run
+
+    metrics = evaluate_run(run_dir, split)
+    if as_json:
+        print(json.dumps(metrics))
+        return
+    console.print(
+        f"{split}: accuracy {100 * metrics['accuracy']:.2f}%, macro-F1 {100 * metrics['macro_f1']:.2f}%, "
+        f"balanced accuracy {100 * metrics['balanced_accuracy']:.2f}%, loss {metrics['loss']:.4f}",
+        highlight=False,
+    )
+    table = Table("class", "precision", "recall", "f1", "support")
+    for cls, row in metrics["per_class"].items():
+        table.add_row(cls, f"{row['precision']:.3f}", f"{row['recall']:.3f}", f"{row['f1']:.3f}", str(row["support"]))
+    console.print(table)
+    console.print("confusion matrix (rows: true, columns: predicted):")
+    for row in metrics["confusion_matrix"]:
+        console.print(" ".join(f"{v:>5}" for v in row), highlight=False)
+
+
+@app.command()
+def predict(
+    run_dir: Annotated[Path, typer.Argument(help="a run folder")],
+    images: Annotated[list[Path] | None, typer.Argument(help="image files")] = None,
+    text: Annotated[list[str] | None, typer.Option("--text", help="a text to classify (repeatable)")] = None,
+    text_file: Annotated[Path | None, typer.Option(help="a UTF-8 file: one text per line")] = None,
+    top_k: Annotated[int, typer.Option(help="classes to show per input")] = 1,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON lines")] = False,
+) -> None:
+    """Predict the class of image files, or of texts (--text, --text-file) with a text model."""
+    from neuralab.pipeline import predict_images, predict_texts
+
+    texts = list(text or [])
+    if text_file is not None:
+        try:
+            texts += [line for line in text_file.read_text(encoding="utf-8").splitlines() if line.strip()]
+        except FileNotFoundError:
+            raise UserError(f"{text_file}: no such file") from None
+        except UnicodeDecodeError as err:
+            raise UserError(f"{text_file}: not UTF-8 ({err.reason})") from None
+    if bool(texts) == bool(images):
+        raise UserError("give image files, or texts with --text / --text-file (not both, not neither)")
+    rows = predict_texts(run_dir, texts, top_k) if texts else predict_images(run_dir, images or [], top_k)
+    for row in rows:
+        if as_json:
+            print(json.dumps(row, ensure_ascii=False))
+        else:
+            best = ", ".join(f"{t['class']} {100 * t['probability']:.1f}%" for t in row["top"])
+            label = row.get("file") or (row["text"][:60] + ("…" if len(row["text"]) > 60 else ""))
+            console.print(f"{label}: {best}", highlight=False)
+
+
+@app.command()
+def report(run_dir: Annotated[Path, typer.Argument(help="a finished run folder")]) -> None:
+    """(Re)write RUN_DIR/report.html: curves, confusion matrix, per-class table, config."""
+    from neuralab.report import write_report
+    from neuralab.runs import check_run_dir
+
+    check_run_dir(run_dir)
+    console.print(f"report: {write_report(run_dir)}", highlight=False)
+
+
+@app.command()
+def diagnose(run_dir: Annotated[Path, typer.Argument(help="a run folder")]) -> None:
+    """The problems found in a run (gradients, dead units, overfitting, imbalance) and their remedies."""
+    from neuralab.pipeline import diagnose_run
+
+    findings = diagnose_run(run_dir)
+    if not findings:
+        console.print("no problems found: gradients healthy, no overfitting or label skew detected")
+    for finding in findings:
+        console.print(str(finding), highlight=False, markup=False)
+
+
+@app.command()
+def explain(
+    run_dir: Annotated[Path, typer.Argument(help="a finished run folder")],
+    images: Annotated[list[Path] | None, typer.Argument(help="image files")] = None,
+    text: Annotated[list[str] | None, typer.Option("--text", help="texts, for text models (repeatable)")] = None,
+    method: Annotated[
+        str, typer.Option(help="gradcam, gradcam++, integrated-gradients, saliency, occlusion, lime, shap")
+    ] = "gradcam",
+    target: Annotated[
+        str | None, typer.Option(help="class to explain (name or index); default: the predicted one")
+    ] = None,
+    layer: Annotated[str | None, typer.Option(help="layer for CAM methods; default: the last spatial layer")] = None,
+    out: Annotated[Path | None, typer.Option(help="folder for the overlays (default: RUN_DIR/explain)")] = None,
+) -> None:
+    """Explain predictions: an overlay PNG per image, or an HTML page of token attributions (--text)."""
+    from neuralab.explain import explain_files
+
+    if bool(text) == bool(images):
+        raise UserError("give image files, or texts with --text (not both, not neither)")
+    if text:
+        from neuralab.explain.explainer import explain_texts, write_text_explanations
+
+        explanations = explain_texts(run_dir, text, target)
+        page = write_text_explanations(explanations, (out or run_dir / "explain") / "tokens.html")
+        for e in explanations:
+            top = sorted(zip(e.scores, e.tokens, strict=True), reverse=True)[:5]
+            strongest = ", ".join(f"{t} {s:+.3f}" for s, t in top)
+            console.print(f"{e.text[:50]}: predicted {e.predicted_label} {100 * e.probability:.1f}%; for "
+                          f"{e.target_label}: {strongest}", highlight=False)  # fmt: skip
+        console.print(f"token attributions: {page}", highlight=False)
+        return
+    for path, exp in explain_files(run_dir, images or [], method, target, layer, out):
+        where = f" (layer {exp.layer})" if exp.layer else ""
+        gap = f"; completeness gap {exp.completeness_gap:.2e}" if exp.completeness_gap is not None else ""
+        console.print(
+            f"{path}: predicted {exp.predicted_label} {100 * exp.probability:.1f}%, {exp.method} for "
+            f"{exp.target_label}{where}{gap}",
+            highlight=False,
+        )

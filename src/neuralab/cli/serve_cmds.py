@@ -1,0 +1,75 @@
+"""Commands that ship a run: serve over HTTP, export to ONNX or TorchScript."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from neuralab.cli.app import app, console, err_console
+from neuralab.errors import UserError
+
+
+@app.command()
+def serve(
+    run_dir: Annotated[Path, typer.Argument(help="a finished run folder")],
+    host: Annotated[str, typer.Option(help="interface to bind; 0.0.0.0 exposes it to the network")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port")] = 8000,
+    workers: Annotated[int, typer.Option(help="server processes, each with its own model copy")] = 1,
+    backend: Annotated[str, typer.Option(help="torch or onnx (needs `neuralab export --format onnx` first)")] = "torch",
+    max_batch: Annotated[int, typer.Option(help="most inputs per forward pass")] = 32,
+    max_wait_ms: Annotated[float, typer.Option(help="how long a batch waits for more requests")] = 1.0,
+    max_body_mb: Annotated[float, typer.Option(help="request body limit in MB")] = 8.0,
+    max_megapixels: Annotated[float, typer.Option(help="largest image decoded, in megapixels")] = 25.0,
+    threads: Annotated[int | None, typer.Option(help="torch threads per worker (default: cores / workers)")] = None,
+    log_level: Annotated[str, typer.Option(help="info logs one JSON line per request")] = "info",
+) -> None:
+    """Serve a run over HTTP: POST /predict and /predict/batch; GET /health, /metadata, /metrics, /docs, /."""
+    import os
+
+    import uvicorn
+
+    from neuralab.serve.app import ServeSettings, create_app
+    from neuralab.serve.monitoring import configure_logging
+
+    if workers < 1 or max_batch < 1 or max_wait_ms < 0 or max_body_mb <= 0 or max_megapixels <= 0:
+        raise UserError("--workers and --max-batch must be >= 1; --max-wait-ms >= 0; size limits > 0")
+    if backend not in ("torch", "onnx"):
+        raise UserError(f"unknown backend {backend!r}; choose torch or onnx")
+    settings = ServeSettings(
+        backend=backend,  # type: ignore[arg-type]
+        max_batch=max_batch,
+        max_wait_ms=max_wait_ms,
+        max_body_bytes=int(max_body_mb * 1024 * 1024),
+        max_pixels=int(max_megapixels * 1e6),
+        threads=threads or max(1, (os.cpu_count() or 1) // workers),
+    )
+    configure_logging(log_level)
+    err_console.print(
+        f"serving {run_dir} on http://{host}:{port}  (API docs: /docs, demo page: /)", highlight=False, soft_wrap=True
+    )
+    if workers == 1:
+        uvicorn.run(create_app(run_dir, settings), host=host, port=port, log_level="warning", access_log=False)
+    else:
+        create_app(run_dir, settings)  # fail here, once, with a clear message, rather than in every worker
+        os.environ.update(settings.to_env(run_dir))
+        uvicorn.run("neuralab.serve.app:app_from_env", factory=True, host=host, port=port, workers=workers,
+                    log_level="warning", access_log=False)  # fmt: skip
+
+
+@app.command()
+def export(
+    run_dir: Annotated[Path, typer.Argument(help="a finished run folder")],
+    format_: Annotated[str, typer.Option("--format", help="onnx or torchscript")] = "onnx",
+    out: Annotated[Path | None, typer.Option(help="output file (default: in RUN_DIR)")] = None,
+) -> None:
+    """Export the model to ONNX or TorchScript and check it against PyTorch (max abs difference)."""
+    from neuralab.serve.export import export_run
+
+    result = export_run(run_dir, format_, out)  # type: ignore[arg-type]
+    console.print(
+        f"wrote {result.path} ({result.format}, exporter: {result.exporter}); parity on {result.parity_batch} "
+        f"inputs: max abs difference in logits {result.max_abs_diff:.2e}",
+        highlight=False,
+    )

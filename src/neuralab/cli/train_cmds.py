@@ -1,0 +1,123 @@
+"""Commands that train: train (any task, or --resume), sample (from a GAN), tune, lr-find."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from neuralab.cli.app import app, console, flag_overrides, resolved_config
+from neuralab.errors import UserError
+
+
+@app.command()
+def train(
+    config: Annotated[Path | None, typer.Argument(help="YAML run config")] = None,
+    set_: Annotated[list[str] | None, typer.Option("--set", help="override a config key: key.sub=value")] = None,
+    dataset: Annotated[str | None, typer.Option(help="data.name")] = None,
+    data_dir: Annotated[Path | None, typer.Option(help="data.data_dir")] = None,
+    data_file: Annotated[Path | None, typer.Option("--data", help="data.file (CSV)")] = None,
+    model: Annotated[str | None, typer.Option(help="model.name")] = None,
+    epochs: Annotated[int | None, typer.Option(help="train.epochs")] = None,
+    batch_size: Annotated[int | None, typer.Option(help="train.batch_size")] = None,
+    lr: Annotated[float | None, typer.Option(help="optim.lr")] = None,
+    seed: Annotated[int | None, typer.Option(help="train.seed")] = None,
+    out: Annotated[Path | None, typer.Option(help="out_dir: parent of run folders")] = None,
+    name: Annotated[str | None, typer.Option(help="run folder name")] = None,
+    resume: Annotated[Path | None, typer.Option(help="continue the interrupted run in this folder")] = None,
+    task: Annotated[str | None, typer.Option(help="task: classify (default) or gan (a DCGAN on the images)")] = None,
+) -> None:
+    """Train a model; writes a run folder (config, weights, metrics, summary)."""
+    from neuralab.pipeline import resume_run
+    from neuralab.pipeline import train as train_run
+
+    if resume is not None:
+        if config or set_ or any(v is not None for v in (dataset, data_dir, data_file, model, epochs, batch_size, lr)):
+            raise UserError("--resume continues a run exactly as configured; it takes no other options")
+        result = resume_run(resume, console)
+    else:
+        flags = flag_overrides(
+            dataset=dataset, data_dir=data_dir, data_file=data_file, model=model, epochs=epochs,
+            batch_size=batch_size, lr=lr, seed=seed, out=out, name=name, task=task,
+        )  # fmt: skip
+        result = train_run(resolved_config(config, set_, flags), console)
+    if result.summary.get("task") == "gan":
+        _print_gan(result.run_dir, result.summary)
+        return
+    test = result.summary["test"]
+    console.print(
+        f"test accuracy [bold]{100 * test['accuracy']:.2f}%[/], macro-F1 {100 * test['macro_f1']:.2f}% "
+        f"({result.summary['train_seconds']:.1f} s training, {result.summary['train_images_per_s']:.0f} examples/s)",
+        highlight=False,
+    )
+    console.print(f"run folder: {result.run_dir}", highlight=False)
+    console.print(f"report:     {result.run_dir / 'report.html'}", highlight=False)
+
+
+def _print_gan(run_dir: Path, summary: dict[str, Any]) -> None:
+    console.print(
+        f"pixel Frechet distance {summary['pixel_fd']:.2f} (untrained {summary['pixel_fd_untrained']:.1f}, "
+        f"train vs test {summary['pixel_fd_train_vs_test']:.2f}; {summary['train_seconds']:.1f} s training)",
+        highlight=False,
+    )
+    console.print(f"run folder: {run_dir}", highlight=False)
+    console.print(f"samples:    {run_dir / 'samples'}", highlight=False)
+
+
+@app.command()
+def sample(
+    run_dir: Annotated[Path, typer.Argument(help="a GAN run folder (train --task gan)")],
+    n: Annotated[int, typer.Option(help="images to generate")] = 64,
+    seed: Annotated[int, typer.Option(help="noise seed: the same seed gives the same images")] = 0,
+    out: Annotated[Path, typer.Option(help="PNG file to write")] = Path("samples.png"),
+) -> None:
+    """Generate new images from a trained GAN, as one PNG grid."""
+    from neuralab.pipeline import sample_grid
+
+    if not 1 <= n <= 1024:
+        raise UserError(f"--n must be between 1 and 1024, not {n}")
+    console.print(f"wrote {sample_grid(run_dir, n, seed, out)}", highlight=False)
+
+
+@app.command()
+def tune(
+    config: Annotated[Path, typer.Argument(help="YAML run config with a `search:` section")],
+    out: Annotated[Path, typer.Option(help="study folder (study.db, best.yaml, plots)")],
+    trials: Annotated[int | None, typer.Option(min=1, help="trials to run (in this process)")] = None,
+    timeout: Annotated[float | None, typer.Option(min=1, help="stop starting trials after this many seconds")] = None,
+    sampler: Annotated[str, typer.Option(help="tpe, random, grid or cmaes")] = "tpe",
+    pruner: Annotated[str, typer.Option(help="median, halving, hyperband or none")] = "median",
+    storage: Annotated[str | None, typer.Option(help="RDB URL shared by workers (default: SQLite in --out)")] = None,
+    seed: int = 0,
+    set_: Annotated[list[str] | None, typer.Option("--set", help="override a config key: key.sub=value")] = None,
+) -> None:
+    """Search hyperparameters with Optuna; every trial is scored on validation, the best once on test."""
+    from neuralab.config import deep_merge, load_yaml, parse_set
+    from neuralab.tune import run_tune
+
+    user = deep_merge(load_yaml(config), parse_set(set_ or []))
+    run_tune(user, out, trials=trials, timeout=timeout, sampler=sampler, pruner=pruner, storage=storage, seed=seed,
+             console=console)  # fmt: skip
+
+
+@app.command("lr-find")
+def lr_find(
+    config: Annotated[Path | None, typer.Argument(help="YAML run config")] = None,
+    set_: Annotated[list[str] | None, typer.Option("--set", help="override a config key: key.sub=value")] = None,
+    dataset: Annotated[str | None, typer.Option(help="data.name")] = None,
+    model: Annotated[str | None, typer.Option(help="model.name")] = None,
+    steps: Annotated[int, typer.Option(min=5, help="steps of the range test")] = 100,
+    out: Annotated[Path, typer.Option(help="PNG of loss against learning rate")] = Path("lr_find.png"),
+) -> None:
+    """Exponential learning-rate range test: plots loss against lr and suggests an lr."""
+    from neuralab.pipeline import classification_config, find_lr
+    from neuralab.report.plots import lr_find_png
+    from neuralab.runs import atomic_write_bytes
+
+    cfg = classification_config(resolved_config(config, set_, flag_overrides(dataset=dataset, model=model)), "lr-find")
+    result = find_lr(cfg, steps=steps)
+    atomic_write_bytes(out, lr_find_png(result.lrs, result.losses, result.suggestion))
+    console.print(
+        f"suggested lr: {result.suggestion:.2e} (set it with --set optim.lr=...); plot: {out}", highlight=False
+    )
