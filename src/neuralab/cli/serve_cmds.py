@@ -9,6 +9,7 @@ import typer
 
 from neuralab.cli.app import app, console, err_console
 from neuralab.errors import UserError
+from neuralab.serve.settings import DEFAULTS, ServeSettings
 
 
 @app.command()
@@ -18,10 +19,12 @@ def serve(
     port: Annotated[int, typer.Option(help="TCP port")] = 8000,
     workers: Annotated[int, typer.Option(help="server processes, each with its own model copy")] = 1,
     backend: Annotated[str, typer.Option(help="torch or onnx (needs `neuralab export --format onnx` first)")] = "torch",
-    max_batch: Annotated[int, typer.Option(help="most inputs per forward pass")] = 32,
-    max_wait_ms: Annotated[float, typer.Option(help="how long a batch waits for more requests")] = 1.0,
-    max_body_mb: Annotated[float, typer.Option(help="request body limit in MB")] = 8.0,
-    max_megapixels: Annotated[float, typer.Option(help="largest image decoded, in megapixels")] = 25.0,
+    max_batch: Annotated[int, typer.Option(help="most inputs per forward pass")] = DEFAULTS.max_batch,
+    max_wait_ms: Annotated[float, typer.Option(help="how long a batch waits for more requests")] = DEFAULTS.max_wait_ms,
+    max_body_mb: Annotated[float, typer.Option(help="request body limit in MB")] = DEFAULTS.max_body_bytes / 2**20,
+    max_megapixels: Annotated[float, typer.Option(help="largest image decoded, in megapixels")] = (
+        DEFAULTS.max_pixels / 1e6
+    ),
     threads: Annotated[int | None, typer.Option(help="torch threads per worker (default: cores / workers)")] = None,
     log_level: Annotated[str, typer.Option(help="info logs one JSON line per request")] = "info",
 ) -> None:
@@ -30,7 +33,7 @@ def serve(
 
     import uvicorn
 
-    from neuralab.serve.app import ServeSettings, create_app
+    from neuralab.serve.app import create_app
     from neuralab.serve.monitoring import configure_logging
 
     if workers < 1 or max_batch < 1 or max_wait_ms < 0 or max_body_mb <= 0 or max_megapixels <= 0:
@@ -41,7 +44,7 @@ def serve(
         backend=backend,  # type: ignore[arg-type]
         max_batch=max_batch,
         max_wait_ms=max_wait_ms,
-        max_body_bytes=int(max_body_mb * 1024 * 1024),
+        max_body_bytes=int(max_body_mb * 2**20),
         max_pixels=int(max_megapixels * 1e6),
         threads=threads or max(1, (os.cpu_count() or 1) // workers),
     )

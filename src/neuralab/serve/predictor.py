@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import torch
@@ -18,8 +18,7 @@ from neuralab.data.transforms import Preprocess
 from neuralab.errors import UserError
 from neuralab.model_contract import has_conv
 from neuralab.runs import load_model, read_json
-
-Backend = Literal["torch", "onnx"]
+from neuralab.serve.settings import Backend
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,52 @@
+"""Every serving default, in one place: the CLI's options, the worker processes' environment and the
+app all read `ServeSettings`, so no default is written twice. Light to import (no torch)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from neuralab.serve.inputs import InputLimits
+
+ENV_PREFIX = "NEURALAB_SERVE_"
+Backend = Literal["torch", "onnx"]
+
+
+@dataclass(frozen=True)
+class ServeSettings:
+    backend: Backend = "torch"
+    max_batch: int = 32
+    max_wait_ms: float = 1.0
+    max_body_bytes: int = 8 * 1024 * 1024
+    max_pixels: int = 25_000_000
+    max_batch_items: int = 256
+    threads: int | None = None
+
+    @property
+    def limits(self) -> InputLimits:
+        from neuralab.serve.inputs import InputLimits  # torch and PIL: not needed for the CLI's defaults
+
+        return InputLimits(self.max_body_bytes, self.max_pixels, self.max_batch_items)
+
+    def to_env(self, run_dir: Path) -> dict[str, str]:
+        """How `--workers N` hands the settings to each uvicorn worker process."""
+        values = {k: ("" if v is None else str(v)) for k, v in asdict(self).items()}
+        return {f"{ENV_PREFIX}RUN_DIR": str(run_dir)} | {f"{ENV_PREFIX}{k.upper()}": v for k, v in values.items()}
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> tuple[Path, ServeSettings]:
+        """The run folder and settings `to_env` wrote (a missing or empty value keeps the default)."""
+        env = dict(os.environ if env is None else env)
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            raw = env.get(f"{ENV_PREFIX}{f.name.upper()}", "")
+            if raw:
+                kind = {"max_wait_ms": float}.get(f.name, int if f.name != "backend" else str)
+                values[f.name] = kind(raw)
+        return Path(env[f"{ENV_PREFIX}RUN_DIR"]), cls(**values)
+
+
+DEFAULTS = ServeSettings()
