@@ -36,7 +36,9 @@ def test_validation_data_and_integer_labels(digits: tuple[np.ndarray, np.ndarray
     x, y = digits
     model = KerasModel(net()).compile(optimizer="sgd", lr=0.1)
     history = model.fit(x[:1000], y[:1000], epochs=2, validation_data=(x[1000:], y[1000:]))
-    assert "val_loss" in history.history
+    val_loss, val_accuracy = model.evaluate(x[1000:], y[1000:])
+    assert history.history["val_loss"][-1] == pytest.approx(val_loss, rel=1e-5)  # scored on exactly that data
+    assert history.history["val_accuracy"][-1] == pytest.approx(val_accuracy) and val_accuracy > 0.8
 
 
 def test_mse_regression() -> None:
