@@ -47,7 +47,28 @@ def _as_labels(y: ArrayLike, classification: bool) -> torch.Tensor:
 
 
 class KerasModel:
-    """Wraps a module; inputs are used as given (normalise them yourself, as in Keras)."""
+    """Keras's `compile / fit / evaluate / predict` over a torch module, on neuralab's Trainer.
+
+    Inputs are float arrays in PyTorch's layout, used as given (normalise them yourself, as in Keras);
+    labels are integers or one-hot rows.
+
+    >>> import numpy as np
+    >>> from sklearn.datasets import load_digits
+    >>> from torch import nn
+    >>> from neuralab import KerasModel
+    >>> x, y = load_digits(return_X_y=True)
+    >>> x = (x / 16).astype(np.float32)
+    >>> model = KerasModel(nn.Sequential(nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 10)))
+    >>> model = model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", lr=3e-3)
+    >>> history = model.fit(x[:1500], y[:1500], epochs=5, batch_size=32, validation_split=0.1)
+    >>> sorted(history.history)[:3]
+    ['accuracy', 'epoch_s', 'loss']
+    >>> loss, accuracy = model.evaluate(x[1500:], y[1500:])
+    >>> accuracy > 0.85
+    True
+    >>> model.predict(x[:2]).shape
+    (2, 10)
+    """
 
     def __init__(self, module: nn.Module, device: str = "auto") -> None:
         self.module = module
@@ -62,6 +83,7 @@ class KerasModel:
         metrics: Sequence[str] = ("accuracy",),
         lr: float = 1e-3,
     ) -> KerasModel:
+        """Choose the optimizer (a name or a torch optimizer), the loss (a Keras name or a function) and lr."""
         unknown = set(metrics) - {"accuracy", "acc"}
         if unknown:
             raise UserError(f"unknown metric(s) {sorted(unknown)}", hint="supported: accuracy")
@@ -95,6 +117,10 @@ class KerasModel:
         shuffle: bool = True,
         seed: int = 0,
     ) -> History:
+        """Train for `epochs`; validation from `validation_data` or a stratified `validation_split`.
+
+        Returns the History (`.history` holds loss, accuracy, val_loss, val_accuracy... per epoch).
+        """
         trainer = self._require_compiled()
         inputs, labels = _as_inputs(x), _as_labels(y, self.classification)
         if len(inputs) != len(labels):
