@@ -131,27 +131,10 @@ def build(
     schedule = make_schedule(cfg.sched, len(train_loader), cfg.train.epochs)
 
     monitor = cfg.train.monitor if prepared.val is not None else cfg.train.monitor.removeprefix("val_")
-    history, best, gradients = (
-        History(),
-        BestWeights(paths.best_weights, monitor),
-        GradientMonitor(cfg.train.grad_monitor_every),
+    kit = RunCallbacks(
+        History(), BestWeights(paths.best_weights, monitor), GradientMonitor(cfg.train.grad_monitor_every)
     )
-    callbacks: list[Callback] = [
-        history,
-        ProgressLogger(cfg.train.epochs, len(train_loader), console),
-        CSVLogger(paths.metrics, history),
-        best,
-    ]
-    if cfg.sched.name == "plateau":
-        callbacks.append(ReduceLROnPlateau(monitor, cfg.sched.factor, cfg.sched.patience))
-    if cfg.train.early_stopping:
-        callbacks.append(EarlyStopping(monitor, cfg.train.early_stopping))
-    if cfg.model.finetune != "full":
-        callbacks.append(finetune)
-    if cfg.train.grad_monitor_every:
-        callbacks.append(gradients)
-    callbacks += [*extra_callbacks, checkpoint_callback(paths, cfg.train.checkpoint_every_steps,
-                                                        cfg.train.checkpoint_every_s)]  # fmt: skip
+    callbacks = kit.assemble(cfg, paths, monitor, len(train_loader), console, finetune, extra_callbacks)
     trainer = Trainer(
         model, optimizer, make_loss(balance, cfg, class_weights), device=device,
         lr=LRController(optimizer, schedule), callbacks=callbacks, grad_clip=cfg.train.grad_clip,
@@ -166,9 +149,36 @@ def build(
         highlight=False,
     )
     return ClassifyRun(
-        cfg, paths, prepared, trainer, train_loader, val_loader, device, history, best, gradients, stats, warm,
-        model_args, balance, [imbalance] if imbalance else [], reproducibility, len(groups),
+        cfg, paths, prepared, trainer, train_loader, val_loader, device, kit.history, kit.best, kit.gradients, stats,
+        warm, model_args, balance, [imbalance] if imbalance else [], reproducibility, len(groups),
     )  # fmt: skip
+
+
+@dataclass
+class RunCallbacks:
+    """The callbacks `finish` reads back (by name, not by position in the list)."""
+
+    history: History
+    best: BestWeights
+    gradients: GradientMonitor
+
+    def assemble(self, cfg: RunConfig, paths: RunPaths, monitor: str, steps: int, console: Console,
+                 finetune: FineTuning, extra: Sequence[Callback]) -> list[Callback]:  # fmt: skip
+        """Every callback of a run, in firing order; the checkpoint comes last so it saves their state."""
+        callbacks: list[Callback] = [
+            self.history, ProgressLogger(cfg.train.epochs, steps, console), CSVLogger(paths.metrics, self.history),
+            self.best,
+        ]  # fmt: skip
+        if cfg.sched.name == "plateau":
+            callbacks.append(ReduceLROnPlateau(monitor, cfg.sched.factor, cfg.sched.patience))
+        if cfg.train.early_stopping:
+            callbacks.append(EarlyStopping(monitor, cfg.train.early_stopping))
+        if cfg.model.finetune != "full":
+            callbacks.append(finetune)
+        if cfg.train.grad_monitor_every:
+            callbacks.append(self.gradients)
+        every_steps, every_s = cfg.train.checkpoint_every_steps, cfg.train.checkpoint_every_s
+        return [*callbacks, *extra, checkpoint_callback(paths, every_steps, every_s)]
 
 
 def make_loss(balance: str, cfg: RunConfig, class_weights: Any) -> LossFn:
