@@ -83,16 +83,9 @@ class SchedConfig(_Section):
     factor: float = Field(0.5, gt=0, lt=1, description="plateau: decay factor")
 
 
-class TrainConfig(_Section):
-    epochs: int = Field(10, gt=0, description="passes over the training split")
-    batch_size: int = Field(64, gt=0, description="examples per optimizer step")
-    eval_batch_size: int = Field(1024, gt=0, description="examples per forward pass when evaluating")
-    seed: int = Field(0, description="seeds weights, splits, shuffling and augmentation")
-    label_smoothing: float = Field(0.0, ge=0, lt=1, description="share of each target spread over all classes")
-    grad_clip: float | None = Field(None, gt=0, description="clip threshold; None disables clipping")
-    grad_clip_mode: Literal["norm", "value"] = Field("norm", description="clip the global norm or each value")
-    early_stopping: int | None = Field(None, gt=0, description="patience in epochs; None disables")
-    monitor: str = Field("val_accuracy", description="metric for early stopping and the best checkpoint")
+class _LoopConfig(_Section):
+    """Where and how any training loop runs, and how often it checkpoints: shared by every task."""
+
     device: Literal["auto", "cpu", "cuda", "mps"] = Field("auto", description="auto: CUDA, then MPS, then CPU")
     precision: Literal["auto", "32", "16-mixed", "bf16-mixed"] = Field(
         "auto", description="autocast: auto = bf16 where the hardware has it, fp16 + scaler on older GPUs, else fp32"
@@ -102,6 +95,18 @@ class TrainConfig(_Section):
     deterministic: bool = Field(False, description="ask torch for deterministic kernels (slower on GPU)")
     checkpoint_every_steps: int = Field(0, ge=0, description="also checkpoint every N steps (0: epoch ends only)")
     checkpoint_every_s: float = Field(60.0, ge=0, description="also checkpoint when this many seconds passed")
+
+
+class TrainConfig(_LoopConfig):
+    epochs: int = Field(10, gt=0, description="passes over the training split")
+    batch_size: int = Field(64, gt=0, description="examples per optimizer step")
+    eval_batch_size: int = Field(1024, gt=0, description="examples per forward pass when evaluating")
+    seed: int = Field(0, description="seeds weights, splits, shuffling and augmentation")
+    label_smoothing: float = Field(0.0, ge=0, lt=1, description="share of each target spread over all classes")
+    grad_clip: float | None = Field(None, gt=0, description="clip threshold; None disables clipping")
+    grad_clip_mode: Literal["norm", "value"] = Field("norm", description="clip the global norm or each value")
+    early_stopping: int | None = Field(None, gt=0, description="patience in epochs; None disables")
+    monitor: str = Field("val_accuracy", description="metric for early stopping and the best checkpoint")
     balance: Literal["none", "class_weights", "sampler", "focal", "auto"] = Field(
         "auto", description="class-imbalance remedy; auto picks class_weights when the labels are skewed"
     )
@@ -120,21 +125,15 @@ class GanConfig(_Section):
     fd_samples: int = Field(2000, ge=100, description="generated vs test images compared by Frechet distance")
 
 
-class GanTrainConfig(_Section):
+class GanTrainConfig(_LoopConfig):
     """`train` of a GAN run: the loop's settings; no monitor, early stopping or class balance apply."""
 
     epochs: int = Field(5, gt=0, description="passes over the training images")
     batch_size: int = Field(64, ge=2, description="images per step (DCGAN paper: 128; 64 learns faster on CPU)")
     seed: int = Field(0, description="seeds weights, noise and shuffling")
-    device: Literal["auto", "cpu", "cuda", "mps"] = Field("auto", description="auto: CUDA, then MPS, then CPU")
     precision: Literal["auto", "32", "16-mixed", "bf16-mixed"] = Field(
         "32", description="autocast for both nets (fp32 by default: the README's GAN figures are fp32)"
     )
-    channels_last: Literal["auto", "on", "off"] = Field("auto", description="NHWC memory layout")
-    threads: int | None = Field(None, gt=0, description="torch CPU threads; default: the machine's cores")
-    deterministic: bool = Field(False, description="ask torch for deterministic kernels (slower on GPU)")
-    checkpoint_every_steps: int = Field(0, ge=0, description="also checkpoint every N steps (0: epoch ends only)")
-    checkpoint_every_s: float = Field(60.0, ge=0, description="also checkpoint when this many seconds passed")
 
 
 class GanOptimConfig(_Section):
