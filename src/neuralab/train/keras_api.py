@@ -33,8 +33,12 @@ _IDENTITY = Preprocess(kind="vector", input_shape=(1,), mean=(0.0,), std=(1.0,),
 
 
 def _as_inputs(x: ArrayLike) -> torch.Tensor:
+    """float32 for numbers (numpy gives float64 by default; uint8 pixels are numbers too), int64 for
+    other integer arrays: token ids for an embedding, as Keras takes them."""
     tensor = torch.as_tensor(np.asarray(x) if not isinstance(x, torch.Tensor) else x)
-    return tensor.float()  # float32, whatever came in (numpy gives float64 by default)
+    if not tensor.is_floating_point() and tensor.dtype not in (torch.uint8, torch.bool):
+        return tensor.long()
+    return tensor.float()
 
 
 def _as_labels(y: ArrayLike, classification: bool) -> torch.Tensor:
