@@ -3,7 +3,8 @@
 Any `nn.Module` can be trained. A model that also has one of these gets more: a `head` + `features`
 split (fine-tuning, layer groups, Grad-CAM's default layer), `adapt` (statistics of the training split,
 as Keras's preprocessing layers), `input_normalization` (the mean/std its pretrained features expect),
-`embedding` (pretrained word vectors, token attributions), `example_input` (token models take ids).
+`embedding` (pretrained word vectors, token attributions), `example_input` (token models take ids),
+`load_imagenet` (torchvision backbones).
 Each capability is a runtime-checkable Protocol, asked through one function here, never by `getattr`.
 """
 
@@ -23,6 +24,16 @@ class HasHead(Protocol):
 
     features: nn.Module
     head: nn.Module
+
+
+@runtime_checkable
+class HasImagenetWeights(Protocol):
+    """A torchvision backbone: `features` that can load ImageNet weights, and a `head`."""
+
+    features: nn.Module
+    head: nn.Module
+
+    def load_imagenet(self) -> None: ...
 
 
 @runtime_checkable

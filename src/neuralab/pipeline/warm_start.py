@@ -20,8 +20,8 @@ from neuralab.data.embeddings import align_vectors
 from neuralab.data.text import Tokenizer
 from neuralab.data.transforms import Preprocess
 from neuralab.errors import UserError
-from neuralab.model_contract import adaptable, embedding_of, input_normalization_of
-from neuralab.models.backbones import BACKBONES, Backbone, load_matching
+from neuralab.model_contract import HasImagenetWeights, adaptable, embedding_of, input_normalization_of
+from neuralab.models.backbones import BACKBONES, load_matching
 from neuralab.pipeline.prepare import PreparedData
 from neuralab.runs import check_run_dir, load_tensors, read_json
 
@@ -71,7 +71,7 @@ def load_pretrained(cfg: RunConfig, model: torch.nn.Module, console: Console) ->
         return None
     info: dict[str, Any] = {"source": source}
     if source == "imagenet":
-        if not isinstance(model, Backbone):
+        if not isinstance(model, HasImagenetWeights):
             raise UserError(f"pretrained: imagenet needs a torchvision backbone, not {cfg.model.name}",
                             hint=f"backbones: {', '.join(BACKBONES)}")  # fmt: skip
         model.load_imagenet()
@@ -85,8 +85,9 @@ def load_pretrained(cfg: RunConfig, model: torch.nn.Module, console: Console) ->
                 info["normalization"] = normalization
         elif path.is_file():
             state = read_weights_file(path)
-            into_features = isinstance(model, Backbone) and not any(k.startswith("features.") for k in state)
-            target = model.features if isinstance(model, Backbone) and into_features else model
+            backbone = model if isinstance(model, HasImagenetWeights) else None
+            into_features = backbone is not None and not any(k.startswith("features.") for k in state)
+            target = backbone.features if backbone is not None and into_features else model
         else:
             raise UserError(f"model.pretrained={source!r} is neither 'imagenet', a weights file nor a run folder")
         copied, skipped = load_matching(target, state)
