@@ -136,17 +136,7 @@ def test_killed_run_resumes_to_the_same_weights(tmp_path: Path) -> None:
     assert reference.returncode == 0, reference.stderr
 
     run_dir = tmp_path / "killed"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "neuralab.cli.main", *args, "--out", str(tmp_path), "--name", "killed"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 120
-    while not (run_dir / "checkpoints" / "last.prev.pt").exists() and time.monotonic() < deadline:
-        time.sleep(0.02)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    assert not (run_dir / "summary.json").exists(), "the run finished before it could be killed"
+    kill_when_checkpointed([*args, "--out", str(tmp_path), "--name", "killed"], run_dir)
 
     resumed = run_cli("train", "--resume", str(run_dir))
     assert resumed.returncode == 0, resumed.stderr

@@ -24,8 +24,6 @@ from neuralab.train.callbacks.base import Callback
 from neuralab.train.callbacks.history import History
 from neuralab.train.device import Device
 from neuralab.train.loop import LoopBase
-from neuralab.train.seed import rng_state, set_rng_state
-from neuralab.train.state import TrainState
 from neuralab.train.trainer import TrainingDiverged, TrainingInterrupted
 
 FD_SIDE = 7
@@ -155,25 +153,12 @@ class GanTrainer(LoopBase):
         logs["seconds"] = time.perf_counter() - started
         return logs
 
-    def checkpoint_payload(self) -> dict[str, Any]:
-        return {
-            "model": self.model.state_dict(),
-            "optimizer": {"generator": self.opt_g.state_dict(), "discriminator": self.opt_d.state_dict()},
-            "device": self.device.state_dict(),
-            "rng": rng_state(),
-            "state": self.state.to_dict(),
-            "callbacks": self.callbacks.state_dict(),
-        }
+    def _extra_payload(self) -> dict[str, Any]:
+        return {"optimizer": {"generator": self.opt_g.state_dict(), "discriminator": self.opt_d.state_dict()}}
 
-    def restore(self, payload: dict[str, Any]) -> None:
-        self.model.load_state_dict(payload["model"])
+    def _restore_extra(self, payload: dict[str, Any]) -> None:
         self.opt_g.load_state_dict(payload["optimizer"]["generator"])
         self.opt_d.load_state_dict(payload["optimizer"]["discriminator"])
-        self.device.load_state_dict(payload["device"])
-        self.state = TrainState.from_dict(payload["state"])
-        self.callbacks.load_state_dict(payload["callbacks"])
-        set_rng_state(payload["rng"])
-        self._restored = True
 
 
 def epoch_order(n: int, seed: int, epoch: int) -> torch.Tensor:

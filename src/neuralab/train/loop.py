@@ -4,14 +4,26 @@ flag that tells callbacks whether this fit continues a restored checkpoint."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
+
+from torch import nn
 
 from neuralab.train.callbacks.base import Callback, CallbackList
 from neuralab.train.callbacks.history import History
+from neuralab.train.device import Device
+from neuralab.train.seed import rng_state, set_rng_state
 from neuralab.train.state import TrainState
 
 
 class LoopBase:
-    """Base of `Trainer` and `GanTrainer`: call `_init_loop` once the model and device are set."""
+    """Base of `Trainer` and `GanTrainer`: call `_init_loop` once the model and device are set.
+
+    The exact-resume checkpoint is the loop's common part (model, device, RNG, position, callbacks)
+    plus what a loop adds (`_extra_payload`: its optimizers, running sums...).
+    """
+
+    model: nn.Module
+    device: Device
 
     def _init_loop(self, callbacks: Iterable[Callback]) -> None:
         self.state = TrainState()
@@ -33,3 +45,24 @@ class LoopBase:
     def request_stop(self) -> None:
         """Stop after the current step and write a checkpoint (e.g. from a signal handler)."""
         self._interrupt_requested = True
+
+    def _extra_payload(self) -> dict[str, Any]:
+        return {}
+
+    def _restore_extra(self, payload: dict[str, Any]) -> None:
+        return None
+
+    def checkpoint_payload(self) -> dict[str, Any]:
+        extra = self._extra_payload()  # first: it may update the state's running sums
+        return {"model": self.model.state_dict(), "device": self.device.state_dict(), "rng": rng_state(),
+                "state": self.state.to_dict(), "callbacks": self.callbacks.state_dict(), **extra}  # fmt: skip
+
+    def restore(self, payload: dict[str, Any]) -> None:
+        """Continue exactly where `payload` (a checkpoint_payload) left off; the next fit keeps callback state."""
+        self.model.load_state_dict(payload["model"])
+        self.device.load_state_dict(payload["device"])
+        self.state = TrainState.from_dict(payload["state"])
+        self._restore_extra(payload)
+        self.callbacks.load_state_dict(payload["callbacks"])
+        set_rng_state(payload["rng"])
+        self._restored = True

@@ -24,8 +24,6 @@ from neuralab.train.loop import LoopBase
 from neuralab.train.losses import LossFn, l1_penalty
 from neuralab.train.metrics import balanced_accuracy, macro_f1
 from neuralab.train.schedules import LRController, constant
-from neuralab.train.seed import rng_state, set_rng_state
-from neuralab.train.state import TrainState
 
 
 class Loader(Protocol):
@@ -226,30 +224,15 @@ class Trainer(LoopBase):
         return self._outputs(loader)[0].cpu()
 
     # -- exact resume ---------------------------------------------------------------------------------
-    def checkpoint_payload(self) -> dict[str, Any]:
-        running = [float(v) for v in self._running.tolist()]
-        self.state.loss_sum, self.state.correct, self.state.seen = running
-        return {
-            "model": self.model.state_dict(),
-            "optimizer": self.optimizer.state_dict(),
-            "lr": self.lr.state_dict(),
-            "device": self.device.state_dict(),
-            "rng": rng_state(),
-            "state": self.state.to_dict(),
-            "callbacks": self.callbacks.state_dict(),
-        }
+    def _extra_payload(self) -> dict[str, Any]:
+        self.state.loss_sum, self.state.correct, self.state.seen = (float(v) for v in self._running.tolist())
+        return {"optimizer": self.optimizer.state_dict(), "lr": self.lr.state_dict()}
 
-    def restore(self, payload: dict[str, Any]) -> None:
-        self.model.load_state_dict(payload["model"])
+    def _restore_extra(self, payload: dict[str, Any]) -> None:
         self.optimizer.load_state_dict(payload["optimizer"])
         self.lr.load_state_dict(payload["lr"])
-        self.device.load_state_dict(payload["device"])
-        self.state = TrainState.from_dict(payload["state"])
         self._running = torch.tensor(
             [self.state.loss_sum, self.state.correct, self.state.seen],
             dtype=self._running.dtype,
             device=self._running.device,
         )
-        self.callbacks.load_state_dict(payload["callbacks"])
-        set_rng_state(payload["rng"])
-        self._restored = True
