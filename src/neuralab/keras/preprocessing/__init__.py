@@ -1,5 +1,5 @@
-"""Keras's preprocessing: `sequence.pad_sequences` (the text Tokenizer is not here yet)."""
+"""Keras's preprocessing: `text.Tokenizer` (Keras's exact semantics) and `sequence.pad_sequences`."""
 
-from neuralab.keras.preprocessing import sequence
+from neuralab.keras.preprocessing import sequence, text
 
-__all__ = ["sequence"]
+__all__ = ["sequence", "text"]
