@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -83,3 +85,24 @@ def test_datasets_load_in_kerass_layout() -> None:
     (x_train, y_train), (x_test, y_test) = fashion_mnist.load_data()
     assert x_train.shape == (60000, 28, 28) and x_train.dtype == np.uint8 and x_test.shape == (10000, 28, 28)
     assert y_train.shape == (60000,) and set(np.unique(y_test)) == set(range(10))
+
+
+def test_keras_callbacks_early_stopping_restores_best_weights_and_csv_logger(
+    digits: tuple[np.ndarray, np.ndarray], tmp_path: Path
+) -> None:
+    from neuralab.keras.callbacks import CSVLogger, EarlyStopping, ReduceLROnPlateau
+
+    x, y = digits
+    torch.manual_seed(0)
+    model = small_cnn()
+    model.compile(optimizer=optimizers.SGD(learning_rate=0.5), loss="sparse_categorical_crossentropy")
+    stopper = EarlyStopping(monitor="val_loss", patience=1, min_delta=10.0, restore_best_weights=True)
+    callbacks = [stopper, ReduceLROnPlateau(patience=1), CSVLogger(tmp_path / "log.csv")]
+    validation = (x[1000:1200], y[1000:1200])
+    history = model.fit(x[:1000], y[:1000], epochs=6, validation_data=validation, callbacks=callbacks)
+    assert len(history.history["loss"]) == 2  # nothing improves by 10: stopped after patience 1
+    rows = (tmp_path / "log.csv").read_text().splitlines()
+    assert rows[0].startswith("epoch,loss") and len(rows) == 3
+    restored_loss = model.evaluate(*validation)  # the first (best) epoch's weights are back in place
+    assert restored_loss == pytest.approx(history.history["val_loss"][0], rel=1e-4)
+    assert restored_loss != pytest.approx(history.history["val_loss"][1], rel=1e-4)

@@ -5,7 +5,7 @@ Not yet here (see the README): `load_model`/`model.save`, the Keras-exact `Token
 `wrappers.scikit_learn`, multi-input functional models.
 """
 
-from neuralab.keras import datasets, layers, losses, models, optimizers, preprocessing, utils
+from neuralab.keras import callbacks, datasets, layers, losses, models, optimizers, preprocessing, utils
 from neuralab.keras.graph import Input
 from neuralab.keras.models import Model, Sequential
 
@@ -13,6 +13,7 @@ __all__ = [
     "Input",
     "Model",
     "Sequential",
+    "callbacks",
     "datasets",
     "layers",
     "losses",

@@ -50,6 +50,7 @@ class _KerasModel(nn.Module):
     def __init__(self) -> None:
         super().__init__()
         self._engine: KerasModel | None = None
+        self._metrics: list[str] = []
 
     def ordered_layers(self) -> list[Layer]:
         raise NotImplementedError
@@ -80,6 +81,7 @@ class _KerasModel(nn.Module):
                                  "losses.SparseCategoricalCrossentropy(from_logits=True)")  # fmt: skip
         trained: nn.Module = _Logits(self) if name in _CE and self.ends_in_softmax() else self
         self._engine = KerasModel(trained)
+        self._metrics = [m for m in metrics if m in ("accuracy", "acc")]
         opt = optimizer if isinstance(optimizer, Optimizer) else Optimizer(str(optimizer))
         self._engine.compile(build(opt, trained), "mse" if name in ("mse", "mean_squared_error") else "cross_entropy",
                              [m for m in metrics if m in ("accuracy", "acc")])  # fmt: skip
@@ -107,7 +109,7 @@ class _KerasModel(nn.Module):
         """[loss, accuracy] with metrics, the loss alone without (Keras's return value)."""
         engine = self._require()
         values = engine.evaluate(x, y, batch_size=batch_size or 1024)
-        return values if engine.classification and len(values) > 1 else values[0]
+        return values if engine.classification and self._metrics else values[0]
 
     def predict(self, x: ArrayLike, batch_size: int | None = None, verbose: Any = "auto") -> np.ndarray:
         """The model's outputs as NumPy: probabilities when it ends in a softmax."""
