@@ -5,7 +5,7 @@ Not yet here (see the README): `load_model`/`model.save`, the Keras-exact `Token
 `wrappers.scikit_learn`, multi-input functional models.
 """
 
-from neuralab.keras import callbacks, datasets, layers, losses, models, optimizers, preprocessing, utils
+from neuralab.keras import callbacks, datasets, layers, losses, models, optimizers, preprocessing, utils, wrappers
 from neuralab.keras.graph import Input
 from neuralab.keras.models import Model, Sequential
 
@@ -21,4 +21,5 @@ __all__ = [
     "optimizers",
     "preprocessing",
     "utils",
+    "wrappers",
 ]
