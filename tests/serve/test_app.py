@@ -248,3 +248,15 @@ def test_a_text_model_is_served_from_json(tmp_path: Path) -> None:
         assert_json_error(server.client.post("/predict", json={"array": [1, 2]}), 415)
     finally:
         stop_server(server)
+
+
+def test_the_tutorials_flask_client_works_unchanged(server: Server, digit_images) -> None:
+    """The second tutorial's server read `request.json['data']` and answered `{'predictions': ...}`."""
+    rows = [img.tolist() for img, _ in digit_images[:5]]
+    response = server.client.post("/predict", json={"data": rows})
+    assert response.status_code == 200
+    predictions = response.json()["predictions"]
+    singles = [server.client.post("/predict", json={"array": row}).json()["class"] for row in rows]
+    assert [p["class"] for p in predictions] == singles
+    assert server.client.post("/predict", json={"data": []}).status_code == 422
+    assert server.client.post("/predict", json={"data": [[1, 2]]}).status_code == 422  # wrong shape, named

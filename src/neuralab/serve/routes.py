@@ -19,11 +19,12 @@ from neuralab.explain.overlay import overlay_png
 from neuralab.serve.inputs import InputError
 from neuralab.serve.monitoring import request_id_of
 from neuralab.serve.schemas import BatchRequest, BatchResponse, ErrorResponse, Health, PredictRequest, PredictResponse
-from neuralab.serve.state import ServeState, batch_inputs, get_state, single_input
+from neuralab.serve.state import ServeState, batch_inputs, get_state, predict_inputs, single_input
 
 router = APIRouter()
 State = Annotated[ServeState, Depends(get_state)]
 Single = Annotated[tuple[torch.Tensor, int], Depends(single_input)]
+PredictInputs = Annotated[tuple[list[torch.Tensor], int, bool], Depends(predict_inputs)]
 Batch = Annotated[tuple[list[torch.Tensor], int], Depends(batch_inputs)]
 
 
@@ -54,18 +55,21 @@ BATCH_DOC = _request_body_doc(
     response_model=PredictResponse,
     responses=_error_responses(),
     openapi_extra=SINGLE_DOC,
-    summary="Classify one input: an uploaded image (field `file`), or JSON with image_base64, array or text",
+    summary="Classify one input: an uploaded image (field `file`), or JSON with image_base64, array or text; "
+    "the tutorial's JSON {data: [input, ...]} gets {predictions: [...]}",
 )
 async def predict(
     request: Request,
     state: State,
-    single: Single,
+    inputs: PredictInputs,
     top_k: int | None = Query(None, ge=1, le=1000, description="overrides the body's top_k"),
 ) -> JSONResponse:
-    tensor, body_k = single
-    probs = (await state.batcher.submit_many([tensor]))[0]
-    out = state.prediction_body(np.asarray(probs)[None], top_k or body_k)[0]
-    return JSONResponse({**out, "request_id": request_id_of(request.scope)})
+    """One input; or, for the tutorial's `{"data": [...]}` body, `{"predictions": [...]}` for each row."""
+    tensors, body_k, tutorial = inputs
+    probs = np.stack(await state.batcher.submit_many(tensors))
+    rows = state.prediction_body(probs, top_k or body_k)
+    body = {"predictions": rows} if tutorial else rows[0]
+    return JSONResponse({**body, "request_id": request_id_of(request.scope)})
 
 
 @router.post(

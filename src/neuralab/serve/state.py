@@ -6,6 +6,7 @@ takes and the parsing is written once.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -132,3 +133,34 @@ async def batch_inputs(request: Request) -> tuple[list[torch.Tensor], int]:
     if len(body.instances) > limits.max_batch_items:
         raise InputError(f"at most {limits.max_batch_items} instances per batch", 413, "too_many_instances")
     return [await instance_tensor(state, i) for i in body.instances], body.top_k
+
+
+async def tutorial_rows(request: Request, state: ServeState) -> list[torch.Tensor] | None:
+    """The second tutorial's Flask contract, `{"data": [input, ...]}`: its inputs, or None for other bodies."""
+    if content_kind(request) != "json":
+        return None
+    try:
+        body = json.loads(await request.body() or b"null")
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return None  # parse_json will name the problem
+    if not isinstance(body, dict) or set(body) != {"data"}:
+        return None
+    rows = body["data"]
+    if not isinstance(rows, list) or not rows:
+        raise InputError("'data' must be a non-empty list of inputs", 422, "invalid_request")
+    if len(rows) > state.limits.max_batch_items:
+        raise InputError(f"at most {state.limits.max_batch_items} inputs in 'data'", 413, "too_many_instances")
+    preprocess = state.predictor.preprocess
+    if preprocess.kind == "text":
+        return [text_to_tensor(str(row), preprocess, state.predictor.tokenizer, state.limits) for row in rows]
+    return [array_to_tensor(row, preprocess) for row in rows]
+
+
+async def predict_inputs(request: Request) -> tuple[list[torch.Tensor], int, bool]:
+    """Dependency of /predict: one input (upload or our JSON), or the tutorial's `{"data": [...]}` batch."""
+    state = get_state(request)
+    rows = await tutorial_rows(request, state)
+    if rows is not None:
+        return rows, 5, True
+    tensor, top_k = await single_input(request)
+    return [tensor], top_k, False
