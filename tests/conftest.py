@@ -33,8 +33,10 @@ def digits_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return run_config(cfg, Console(file=io.StringIO())).run_dir
 
 
-def run_cli(*args: str, cwd: Path | None = None, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "COLUMNS": "120"}
+def run_cli(
+    *args: str, cwd: Path | None = None, timeout: float = 300, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "COLUMNS": "120", **(env or {})}
     return subprocess.run(
         [sys.executable, "-m", "neuralab.cli.main", *args],
         capture_output=True,

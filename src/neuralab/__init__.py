@@ -19,9 +19,11 @@ _LAZY = {
 
 
 def __getattr__(name: str) -> Any:
+    if name == "keras":  # `import neuralab as tf` then `tf.keras.layers.Dense`, as the tutorials write it
+        return importlib.import_module("neuralab.keras")
     if name in _LAZY:
         return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'neuralab' has no attribute {name!r}")
 
 
-__all__ = ["KerasModel", "Trainer", "UserError", "__version__", "create_model"]
+__all__ = ["KerasModel", "Trainer", "UserError", "__version__", "create_model", "keras"]

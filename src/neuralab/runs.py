@@ -28,7 +28,7 @@ from neuralab.files import (
     save_tensors,
     save_weights,
 )
-from neuralab.models import create_model
+from neuralab.models.sources import build_architecture
 
 MODEL_FORMAT = 1
 GAN_FORMAT = "neuralab-gan/1"  # model.json of a `task: gan` run: a generator, not a classifier
@@ -134,17 +134,23 @@ def check_run_dir(run_dir: Path) -> RunPaths:
     return paths
 
 
-def load_model(run_dir: Path, weights: Path | None = None) -> tuple[nn.Module, dict[str, Any]]:
-    """Rebuild the trained model from its description and safetensors weights (eval mode, CPU)."""
+def load_model(
+    run_dir: Path, weights: Path | None = None, trust_code: bool = False
+) -> tuple[nn.Module, dict[str, Any]]:
+    """Rebuild the trained model from its description and safetensors weights (eval mode, CPU).
+
+    A builder named by import path runs only with `trust_code` (see `neuralab.models.sources`).
+    """
     paths = check_run_dir(run_dir)
     card = read_json(paths.model_json)
     if card.get("format") == GAN_FORMAT:
         raise UserError(f"{run_dir} is a GAN run, not a classifier", hint=f"generate images: neuralab sample {run_dir}")
     try:
         preprocess = Preprocess.from_dict(card["preprocess"])
-        model = create_model(
-            card["architecture"], tuple(card["input_shape"]), card["num_classes"], preprocess.kind, **card["args"]
-        )
+        model = build_architecture(
+            card["architecture"], card["args"], tuple(card["input_shape"]), card["num_classes"], preprocess.kind,
+            trust_code,
+        )  # fmt: skip
     except (KeyError, TypeError) as err:
         raise UserError(f"{paths.model_json} lacks or mangles field {err}") from None
     load_weights(model, weights or paths.weights)

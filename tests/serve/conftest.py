@@ -38,7 +38,7 @@ class Server:
         return self.log_path.read_text(encoding="utf-8").splitlines()
 
 
-def start_server(run_dir: Path, log_path: Path, *extra: str) -> Server:
+def start_server(run_dir: Path, log_path: Path, *extra: str, env: dict[str, str] | None = None) -> Server:
     port = free_port()
     log = log_path.open("w", encoding="utf-8")
     process = subprocess.Popen(
@@ -46,7 +46,7 @@ def start_server(run_dir: Path, log_path: Path, *extra: str) -> Server:
         stdout=log,
         stderr=subprocess.STDOUT,
         text=True,
-        env={**os.environ, "COLUMNS": "200"},
+        env={**os.environ, "COLUMNS": "200", **(env or {})},
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60

@@ -18,11 +18,14 @@ def evaluate(
     run_dir: Annotated[Path, typer.Argument(help="a run folder")],
     split: Annotated[str, typer.Option(help="test, val or train")] = "test",
     as_json: Annotated[bool, typer.Option("--json", help="print the metrics as JSON")] = False,
+    trust_code: Annotated[
+        bool, typer.Option("--trust-code", help="run the Python builder the run folder names (only for code you trust)")
+    ] = False,
 ) -> None:
     """Evaluate a trained run on a split: accuracy, macro-F1, per-class precision/recall, confusion matrix."""
     from neuralab.pipeline import evaluate_run
 
-    metrics = evaluate_run(run_dir, split)
+    metrics = evaluate_run(run_dir, split, trust_code)
     if as_json:
         print(json.dumps(metrics))
         return
@@ -48,6 +51,9 @@ def predict(
     text_file: Annotated[Path | None, typer.Option(help="a UTF-8 file: one text per line")] = None,
     top_k: Annotated[int, typer.Option(help="classes to show per input")] = 1,
     as_json: Annotated[bool, typer.Option("--json", help="print JSON lines")] = False,
+    trust_code: Annotated[
+        bool, typer.Option("--trust-code", help="run the Python builder the run folder names (only for code you trust)")
+    ] = False,
 ) -> None:
     """Predict the class of image files, or of texts (--text, --text-file) with a text model."""
     from neuralab.pipeline import predict_images, predict_texts
@@ -62,7 +68,11 @@ def predict(
             raise UserError(f"{text_file}: not UTF-8 ({err.reason})") from None
     if bool(texts) == bool(images):
         raise UserError("give image files, or texts with --text / --text-file (not both, not neither)")
-    rows = predict_texts(run_dir, texts, top_k) if texts else predict_images(run_dir, images or [], top_k)
+    rows = (
+        predict_texts(run_dir, texts, top_k, trust_code)
+        if texts
+        else predict_images(run_dir, images or [], top_k, trust_code)
+    )
     for row in rows:
         if as_json:
             print(json.dumps(row, ensure_ascii=False))
@@ -73,13 +83,18 @@ def predict(
 
 
 @app.command()
-def report(run_dir: Annotated[Path, typer.Argument(help="a finished run folder")]) -> None:
+def report(
+    run_dir: Annotated[Path, typer.Argument(help="a finished run folder")],
+    trust_code: Annotated[
+        bool, typer.Option("--trust-code", help="run the Python builder the run folder names (only for code you trust)")
+    ] = False,
+) -> None:
     """(Re)write RUN_DIR/report.html: curves, confusion matrix, per-class table, config."""
     from neuralab.report import write_report
     from neuralab.runs import check_run_dir
 
     check_run_dir(run_dir)
-    console.print(f"report: {write_report(run_dir)}", highlight=False)
+    console.print(f"report: {write_report(run_dir, trust_code)}", highlight=False)
 
 
 @app.command()
@@ -107,6 +122,9 @@ def explain(
     ] = None,
     layer: Annotated[str | None, typer.Option(help="layer for CAM methods; default: the last spatial layer")] = None,
     out: Annotated[Path | None, typer.Option(help="folder for the overlays (default: RUN_DIR/explain)")] = None,
+    trust_code: Annotated[
+        bool, typer.Option("--trust-code", help="run the Python builder the run folder names (only for code you trust)")
+    ] = False,
 ) -> None:
     """Explain predictions: an overlay PNG per image, or an HTML page of token attributions (--text)."""
     from neuralab.explain import explain_files
@@ -116,7 +134,7 @@ def explain(
     if text:
         from neuralab.explain.explainer import explain_texts, write_text_explanations
 
-        explanations = explain_texts(run_dir, text, target)
+        explanations = explain_texts(run_dir, text, target, trust_code)
         page = write_text_explanations(explanations, (out or run_dir / "explain") / "tokens.html")
         for e in explanations:
             top = sorted(zip(e.scores, e.tokens, strict=True), reverse=True)[:5]
@@ -125,7 +143,7 @@ def explain(
                           f"{e.target_label}: {strongest}", highlight=False)  # fmt: skip
         console.print(f"token attributions: {page}", highlight=False)
         return
-    for path, exp in explain_files(run_dir, images or [], method, target, layer, out):
+    for path, exp in explain_files(run_dir, images or [], method, target, layer, out, trust_code):
         where = f" (layer {exp.layer})" if exp.layer else ""
         gap = f"; completeness gap {exp.completeness_gap:.2e}" if exp.completeness_gap is not None else ""
         console.print(

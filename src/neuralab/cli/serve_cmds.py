@@ -27,6 +27,9 @@ def serve(
     ),
     threads: Annotated[int | None, typer.Option(help="torch threads per worker (default: cores / workers)")] = None,
     log_level: Annotated[str, typer.Option(help="info logs one JSON line per request")] = "info",
+    trust_code: Annotated[
+        bool, typer.Option("--trust-code", help="run the Python builder the run folder names (only for code you trust)")
+    ] = False,
 ) -> None:
     """Serve a run over HTTP: POST /predict and /predict/batch; GET /health, /metadata, /metrics, /docs, /."""
     import os
@@ -47,6 +50,7 @@ def serve(
         max_body_bytes=int(max_body_mb * 2**20),
         max_pixels=int(max_megapixels * 1e6),
         threads=threads or max(1, (os.cpu_count() or 1) // workers),
+        trust_code=trust_code,
     )
     configure_logging(log_level)
     err_console.print(
@@ -66,11 +70,14 @@ def export(
     run_dir: Annotated[Path, typer.Argument(help="a finished run folder")],
     format_: Annotated[str, typer.Option("--format", help="onnx or torchscript")] = "onnx",
     out: Annotated[Path | None, typer.Option(help="output file (default: in RUN_DIR)")] = None,
+    trust_code: Annotated[
+        bool, typer.Option("--trust-code", help="run the Python builder the run folder names (only for code you trust)")
+    ] = False,
 ) -> None:
     """Export the model to ONNX or TorchScript and check it against PyTorch (max abs difference)."""
     from neuralab.serve.export import export_run
 
-    result = export_run(run_dir, format_, out)  # type: ignore[arg-type]
+    result = export_run(run_dir, format_, out, trust_code=trust_code)  # type: ignore[arg-type]
     console.print(
         f"wrote {result.path} ({result.format}, exporter: {result.exporter}); parity on {result.parity_batch} "
         f"inputs: max abs difference in logits {result.max_abs_diff:.2e}",

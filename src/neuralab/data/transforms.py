@@ -20,6 +20,7 @@ class Preprocess:
     kind "image": uint8 [C, H, W] scaled by 1/255, then (x - mean) / std per channel.
     kind "vector": float features [F], then (x - mean) / std per feature.
     kind "text": token ids [maxlen] from the tokenizer in `extra["tokenizer"]`, passed through.
+    `extra["dtype"] == "int64"`: the inputs are already token ids (a model saved from Python), passed through.
     """
 
     kind: Literal["image", "vector", "text"]
@@ -45,7 +46,7 @@ class Preprocess:
 
     def normalize(self, x: torch.Tensor) -> torch.Tensor:
         """Raw batch (uint8 images or float features) -> normalised float32 batch (token ids stay ids)."""
-        if self.kind == "text":
+        if self.kind == "text" or self.extra.get("dtype") == "int64":
             return x.long()
         mean, std = self._stats(x)
         return (x.to(torch.float32) * self.scale - mean) / std

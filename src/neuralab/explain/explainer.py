@@ -135,10 +135,10 @@ def read_image(path: Path, preprocess: Preprocess) -> torch.Tensor:
 
 def explain_files(
     run_dir: Path, files: list[Path], method: str = "gradcam", target: str | None = None,
-    layer: str | None = None, out_dir: Path | None = None,
+    layer: str | None = None, out_dir: Path | None = None, trust_code: bool = False,
 ) -> list[tuple[Path, Explanation]]:  # fmt: skip
     """Write `<out_dir>/<image stem>.<method>.png` for each image: the input, its heatmap, both classes."""
-    model, card = load_model(run_dir)
+    model, card = load_model(run_dir, trust_code=trust_code)
     preprocess = Preprocess.from_dict(card["preprocess"])
     if preprocess.kind != "image":
         raise UserError("explain takes image files; this run's model takes feature vectors")
@@ -166,13 +166,15 @@ class TextExplanation:
     target_label: str
 
 
-def explain_texts(run_dir: Path, texts: list[str], target: str | None = None) -> list[TextExplanation]:
+def explain_texts(
+    run_dir: Path, texts: list[str], target: str | None = None, trust_code: bool = False
+) -> list[TextExplanation]:
     """Per-token attributions of a text model: integrated gradients on the embedding output, from zero vectors."""
     from captum.attr import LayerIntegratedGradients
 
     from neuralab.data.text import Tokenizer, encode
 
-    model, card = load_model(run_dir)
+    model, card = load_model(run_dir, trust_code=trust_code)
     preprocess = Preprocess.from_dict(card["preprocess"])
     embedding = embedding_of(model)
     if preprocess.kind != "text" or embedding is None:

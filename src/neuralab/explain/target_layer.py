@@ -15,8 +15,8 @@ def spatial_layers(model: nn.Module, input_shape: tuple[int, ...]) -> list[str]:
     order: list[str] = []
     handles = []
     for name, module in model.named_modules():
-        if not name:
-            continue
+        if not name or getattr(module, "keras_layout", False):
+            continue  # a Keras layer's 4-D output is [N, H, W, C]: its inner torch conv is the spatial map
 
         def hook(_m: nn.Module, _i: Any, output: Any, name: str = name) -> None:
             out = output[0] if isinstance(output, tuple) else output

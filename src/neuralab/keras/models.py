@@ -1,27 +1,33 @@
-"""`Sequential` and the functional `Model(inputs, outputs)`, with Keras's compile / fit / evaluate /
-predict / summary, trained by neuralab's Trainer.
+"""`Sequential`, the functional `Model(inputs, outputs)` and `load_model`, with Keras's compile / fit /
+evaluate / predict / save, trained by neuralab's Trainer.
 
-A final `softmax` is the model's output (predict returns probabilities, as Keras does), but training
-never applies it twice: the loss is computed from the logits before it (stable cross-entropy).
+The networks themselves (layers, forward pass, summary) are `neuralab.models.keras.network`; this
+module adds training and saving. `model.save(path)` writes a neuralab run folder (the layers as JSON,
+weights in safetensors), which `load_model` and every `neuralab` command read, with no pickle.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
-from rich.console import Console
-from rich.table import Table
 from torch import nn
 
 from neuralab.errors import UserError
-from neuralab.keras.graph import KerasTensor, topological
-from neuralab.keras.layers.core import Layer
+from neuralab.files import load_weights
 from neuralab.keras.optimizers import Optimizer, build
+from neuralab.models.keras.adapter import KerasAsTorch
+from neuralab.models.keras.graph import KerasTensor
+from neuralab.models.keras.network import FunctionalNetwork, Network, SequentialNetwork
+from neuralab.models.keras.spec import network_from_spec, network_spec
+from neuralab.models.sources import KERAS_ARCHITECTURE
+from neuralab.runs import check_run_dir, read_json
 from neuralab.train.callbacks.base import Callback
 from neuralab.train.keras_api import ArrayLike, KerasModel
+from neuralab.train.run_folder import SavedModel, inferred_preprocess, save_run_folder
 
 KERAS_KEYS = ("loss", "accuracy", "val_loss", "val_accuracy")
 _CE = ("categorical_crossentropy", "sparse_categorical_crossentropy")
@@ -38,7 +44,7 @@ class KerasHistory:
 class _Logits(nn.Module):
     """The model without its final softmax: what the loss sees during training."""
 
-    def __init__(self, model: _KerasModel) -> None:
+    def __init__(self, model: Network) -> None:
         super().__init__()
         self.model = model
 
@@ -46,26 +52,12 @@ class _Logits(nn.Module):
         return self.model.run(x, logits=True)
 
 
-class _KerasModel(nn.Module):
-    def __init__(self) -> None:
-        super().__init__()
-        self._engine: KerasModel | None = None
-        self._metrics: list[str] = []
+class _Trainable(Network):
+    """compile / fit / evaluate / predict / save over neuralab's KerasModel engine."""
 
-    def ordered_layers(self) -> list[Layer]:
-        raise NotImplementedError
+    _engine: KerasModel | None = None
+    _metrics: list[str] = []  # noqa: RUF012  (replaced per instance by compile)
 
-    def run(self, x: torch.Tensor, logits: bool = False) -> torch.Tensor:
-        raise NotImplementedError
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.run(x)
-
-    def ends_in_softmax(self) -> bool:
-        layers = self.ordered_layers()
-        return bool(layers) and layers[-1].activation == "softmax"
-
-    # -- Keras's API ------------------------------------------------------------------------------------
     def compile(self, optimizer: str | Optimizer = "rmsprop", loss: str = "sparse_categorical_crossentropy",
                 metrics: Sequence[str] = ()) -> None:  # fmt: skip
         """Keras's defaults: RMSprop; `loss` by name; metrics: accuracy."""
@@ -84,7 +76,7 @@ class _KerasModel(nn.Module):
         self._metrics = [m for m in metrics if m in ("accuracy", "acc")]
         opt = optimizer if isinstance(optimizer, Optimizer) else Optimizer(str(optimizer))
         self._engine.compile(build(opt, trained), "mse" if name in ("mse", "mean_squared_error") else "cross_entropy",
-                             [m for m in metrics if m in ("accuracy", "acc")])  # fmt: skip
+                             self._metrics)  # fmt: skip
 
     def _require(self) -> KerasModel:
         if self._engine is None:
@@ -96,13 +88,10 @@ class _KerasModel(nn.Module):
             validation_data: tuple[ArrayLike, ArrayLike] | None = None, shuffle: bool = True,
             class_weight: dict[int, float] | None = None) -> KerasHistory:  # fmt: skip
         """Keras's fit; returns a History whose `.history` has loss, accuracy, val_loss, val_accuracy."""
-        if class_weight is not None:
-            raise UserError(
-                "class_weight is not supported yet", hint="neuralab train --set train.balance=class_weights"
-            )
         history = self._require().fit(x, y, epochs=epochs, batch_size=batch_size or 32, callbacks=callbacks,
                                       validation_split=validation_split, validation_data=validation_data,
-                                      shuffle=shuffle)  # fmt: skip
+                                      shuffle=shuffle, class_weight=class_weight,
+                                      verbose=1 if verbose == "auto" else verbose)  # fmt: skip
         return KerasHistory(history.rows)
 
     def evaluate(self, x: ArrayLike, y: ArrayLike, batch_size: int | None = None, verbose: Any = "auto") -> Any:
@@ -124,83 +113,68 @@ class _KerasModel(nn.Module):
         self.train(was_training)
         return torch.cat(outputs).numpy()
 
-    def count_params(self) -> int:
-        return sum(layer.count_params() for layer in self.ordered_layers())
+    def save(self, filepath: str | Path, overwrite: bool = True, classes: Sequence[str] | None = None,
+             dataset: str | None = None) -> Path:  # fmt: skip
+        """Keras's `model.save`: here a run folder (layers as JSON, safetensors weights, classes,
+        preprocessing, metrics.csv) that `load_model` and every `neuralab` command read.
 
-    def summary(self, console: Console | None = None) -> None:
-        """Keras's table: each layer's output shape and parameter count, then the total."""
-        table = Table("Layer (type)", "Output Shape", "Param #", title=type(self).__name__)
-        for index, layer in enumerate(self.ordered_layers()):
-            shape = "(None, " + ", ".join(map(str, layer.output_shape or ())) + ")"
-            table.add_row(layer.layer_name or f"{type(layer).__name__.lower()}_{index}", shape,
-                          f"{layer.count_params():,}")  # fmt: skip
-        out = console or Console()
-        out.print(table)
-        out.print(f"Total params: {self.count_params():,}", highlight=False)
+        `classes` names the outputs (default "0", "1", ...); `dataset` (a `neuralab datasets` name)
+        lets `neuralab evaluate` reload the data the model was trained on.
+        """
+        spec = network_spec(self)
+        keras_shape = tuple(self.input_shape or ())
+        integer = self.input_dtype.startswith("int")
+        image = not integer and (len(keras_shape) == 3 or (len(keras_shape) == 2 and _starts_flat(self)))
+        kind = "image" if image else "vector"
+        shape = KerasAsTorch.torch_input_shape(keras_shape, kind)
+        seen = self._engine.seen_inputs if self._engine is not None else None
+        largest = seen[1] if seen is not None else 1.0
+        outputs = int((self.ordered_layers()[-1].output_shape or (0,))[-1])
+        names = list(classes) if classes is not None else [str(i) for i in range(outputs)]
+        if len(names) != outputs:
+            raise UserError(f"classes names {len(names)} classes but the model has {outputs} outputs")
+        rows = self._engine.history_rows if self._engine is not None else []
+        summary = self._engine.run_summary(type(self).__name__, dataset, names) if self._engine is not None else {}
+        saved = SavedModel(KerasAsTorch(self), KERAS_ARCHITECTURE, {"spec": spec}, shape, names,
+                           inferred_preprocess(shape, kind, largest, integer), dataset, rows, summary)  # fmt: skip
+        return save_run_folder(filepath, saved, overwrite)
 
 
-class Sequential(_KerasModel):
+def _starts_flat(network: Network) -> bool:
+    """A [H, W] input read as a grayscale image: the tutorials' `Flatten(input_shape=(28, 28))` MLP."""
+    layers = network.ordered_layers()
+    return bool(layers) and type(layers[0]).__name__ in ("Flatten", "Reshape")
+
+
+class Sequential(_Trainable, SequentialNetwork):
     """A stack of layers; the first one's `input_shape=` (or an `Input`) fixes every shape."""
 
-    def __init__(self, layers: Sequence[Layer | KerasTensor] = (), name: str | None = None) -> None:
-        super().__init__()
-        self.stack = nn.ModuleList()
-        self._shape: tuple[int, ...] | None = None
-        for item in layers:
-            self.add(item)
-
-    def add(self, item: Layer | KerasTensor) -> None:
-        if isinstance(item, KerasTensor):
-            self._shape = item.shape
-            return
-        if self._shape is None and item.input_shape is not None:
-            self._shape = item.input_shape
-        if self._shape is not None:
-            self._shape = item.build(self._shape)
-        self.stack.append(item)
-
-    def ordered_layers(self) -> list[Layer]:
-        return list(self.stack)  # type: ignore[arg-type]
-
-    def _build_from(self, x: torch.Tensor) -> None:
-        shape: tuple[int, ...] = tuple(x.shape[1:])
-        for layer in self.ordered_layers():
-            shape = layer.build(shape) if not layer.built else (layer.output_shape or shape)
-        self._shape = shape
-
-    def run(self, x: torch.Tensor, logits: bool = False) -> torch.Tensor:
-        layers = self.ordered_layers()
-        if layers and not layers[0].built:
-            self._build_from(x)  # Keras's deferred build: the first batch fixes the shapes
-        for index, layer in enumerate(layers):
-            x = layer.call(x) if logits and index == len(layers) - 1 else layer(x)
-        return x
+    def __init__(self, layers: Sequence[Any] = (), name: str | None = None) -> None:
+        SequentialNetwork.__init__(self, layers, name)
+        self._engine, self._metrics = None, []
 
 
-class Model(_KerasModel):
+class Model(_Trainable, FunctionalNetwork):
     """The functional API: `Model(inputs=Input(...), outputs=Dense(...)(...))` (one input, one output)."""
 
     def __init__(self, inputs: KerasTensor, outputs: KerasTensor, name: str | None = None) -> None:
-        super().__init__()
-        if isinstance(inputs, list) or isinstance(outputs, list):
-            raise UserError("functional models with several inputs or outputs are not supported yet")
-        self.nodes = topological(outputs)
-        if self.nodes[0] is not inputs:
-            raise UserError("the model's outputs do not come from its inputs")
-        self.graph_layers = nn.ModuleList([n.layer for n in self.nodes if n.layer is not None])
+        FunctionalNetwork.__init__(self, inputs, outputs, name)
+        self._engine, self._metrics = None, []
 
-    def ordered_layers(self) -> list[Layer]:
-        return list(self.graph_layers)  # type: ignore[arg-type]
 
-    def run(self, x: torch.Tensor, logits: bool = False) -> torch.Tensor:
-        values: dict[int, torch.Tensor] = {id(self.nodes[0]): x}
-        for node in self.nodes[1:]:
-            args = [values[id(p)] for p in node.parents]
-            layer = node.layer
-            if len(node.parents) > 1 or hasattr(layer, "build_many"):
-                values[id(node)] = layer(args)
-            elif logits and node is self.nodes[-1]:
-                values[id(node)] = layer.call(args[0])
-            else:
-                values[id(node)] = layer(args[0])
-        return values[id(self.nodes[-1])]
+def load_model(filepath: str | Path, compile: bool = True) -> Sequential | Model:
+    """Rebuild a model saved by `model.save` from its JSON spec and safetensors weights (no pickle).
+
+    The model comes back uncompiled, as Keras's does after `compile=False`: compile it to train on.
+    """
+    paths = check_run_dir(Path(filepath))
+    card = read_json(paths.model_json)
+    if not isinstance(card, dict) or card.get("architecture") != KERAS_ARCHITECTURE:
+        raise UserError(f"{filepath} holds a {card.get('architecture') if isinstance(card, dict) else '?'!r} model, "
+                        "not one saved from neuralab.keras",
+                        hint="load it with neuralab.runs.load_model, or use the neuralab CLI")  # fmt: skip
+    network = network_from_spec((card.get("args") or {}).get("spec"), Sequential, Model)
+    load_weights(KerasAsTorch(network), paths.weights)
+    assert isinstance(network, (Sequential, Model))
+    network.eval()
+    return network

@@ -24,9 +24,14 @@ from neuralab.train.metrics import classification_metrics
 from neuralab.train.seed import seed_everything
 
 
-def evaluate_run(run_dir: Path, split: str = "test") -> dict[str, Any]:
+def evaluate_run(run_dir: Path, split: str = "test", trust_code: bool = False) -> dict[str, Any]:
     """Metrics of the saved model on `split` (test or val), recomputed from the data."""
-    model, card = load_model(run_dir)
+    model, card = load_model(run_dir, trust_code=trust_code)
+    if card.get("dataset") is None:
+        raise UserError(
+            f"{run_dir} was saved from Python with no dataset, so there is no data to evaluate on",
+            hint="evaluate it in Python (model.evaluate(x, y)), or save it with dataset='<name>'",
+        )
     cfg = classification_config(read_config(run_dir), "evaluate")
     stored = Preprocess.from_dict(card["preprocess"])
     prepared = prepare_data(cfg, stored if stored.kind == "text" else None)
@@ -44,9 +49,9 @@ def evaluate_run(run_dir: Path, split: str = "test") -> dict[str, Any]:
     }
 
 
-def predict_images(run_dir: Path, files: list[Path], top_k: int = 1) -> list[dict[str, Any]]:
+def predict_images(run_dir: Path, files: list[Path], top_k: int = 1, trust_code: bool = False) -> list[dict[str, Any]]:
     """Class and probability for each image file, preprocessed exactly as in training."""
-    model, card = load_model(run_dir)
+    model, card = load_model(run_dir, trust_code=trust_code)
     preprocess = Preprocess.from_dict(card["preprocess"])
     if preprocess.kind != "image":
         raise UserError("this run's model takes feature vectors, not images")
@@ -60,9 +65,9 @@ def predict_images(run_dir: Path, files: list[Path], top_k: int = 1) -> list[dic
                                                                   strict=True)]  # fmt: skip
 
 
-def predict_texts(run_dir: Path, texts: list[str], top_k: int = 1) -> list[dict[str, Any]]:
+def predict_texts(run_dir: Path, texts: list[str], top_k: int = 1, trust_code: bool = False) -> list[dict[str, Any]]:
     """Class and probability for each text, tokenised with the run's own tokenizer."""
-    model, card = load_model(run_dir)
+    model, card = load_model(run_dir, trust_code=trust_code)
     preprocess = Preprocess.from_dict(card["preprocess"])
     if preprocess.kind != "text":
         raise UserError(f"this run's model takes {preprocess.kind}s, not text", hint="give image files instead")

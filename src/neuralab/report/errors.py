@@ -46,13 +46,13 @@ def _stored_errors(paths: RunPaths) -> dict[str, torch.Tensor] | None:
     return load_tensors(paths.errors) if paths.errors.exists() else None
 
 
-def explained_errors(run_dir: Path, limit: int = 24) -> tuple[list[GalleryItem], str | None]:
+def explained_errors(run_dir: Path, limit: int = 24, trust_code: bool = False) -> tuple[list[GalleryItem], str | None]:
     """Overlays of the most confident test mistakes (Grad-CAM; integrated gradients for non-conv models)."""
     paths = RunPaths(Path(run_dir))
     stored = _stored_errors(paths)
     if stored is None or len(stored["index"]) == 0:
         return [], None
-    model, card = load_model(paths.root)
+    model, card = load_model(paths.root, trust_code=trust_code)
     preprocess = Preprocess.from_dict(card["preprocess"])
     if preprocess.kind != "image":
         return [], None

@@ -42,7 +42,7 @@ def _metrics_table(test: dict[str, Any], summary: dict[str, Any]) -> str:
     return f"<table class='kv'>{body}</table>"
 
 
-def _error_analysis(run_dir: Path, test: dict[str, Any], classes: list[str]) -> list[str]:
+def _error_analysis(run_dir: Path, test: dict[str, Any], classes: list[str], trust_code: bool) -> list[str]:
     pairs = most_confused(test["confusion_matrix"], classes)
     if not pairs:
         return ["<h2>Most-confused classes</h2><p>No test example was misclassified.</p>"]
@@ -61,7 +61,7 @@ def _error_analysis(run_dir: Path, test: dict[str, Any], classes: list[str]) -> 
             f"<td>{100 * pair.share_of_true:.1f}%</td><td>{cell}</td></tr>"
         )
     parts.append("</table>")
-    gallery, method = explained_errors(run_dir)
+    gallery, method = explained_errors(run_dir, trust_code=trust_code)
     if gallery:
         figures = "".join(
             f"<figure>{_img(item.png, f'test #{item.test_index}: {item.true} predicted as {item.predicted}')}"
@@ -76,7 +76,7 @@ def _error_analysis(run_dir: Path, test: dict[str, Any], classes: list[str]) -> 
     return parts
 
 
-def write_report(run_dir: Path) -> Path:
+def write_report(run_dir: Path, trust_code: bool = False) -> Path:
     """Write `report.html` into the run folder from its files; returns its path."""
     paths = RunPaths(Path(run_dir))
     summary = read_json(paths.summary)
@@ -84,8 +84,10 @@ def write_report(run_dir: Path) -> Path:
     test = summary.get("test")
     if not test:
         raise UserError(
-            f"{paths.root} was never evaluated on the test split (a tuning trial)",
-            hint=f"`neuralab evaluate {paths.root}` computes it; retrain the config to get a report",
+            f"{paths.root} was never evaluated on the test split (a tuning trial, or a model saved from Python "
+            "before any model.evaluate call)",
+            hint=f"`neuralab evaluate {paths.root}` computes it; retrain the config to get a report; from Python, "
+            "call model.evaluate(x_test, y_test) before model.save(...)",
         )
     sections = [
         f"<h1>{html.escape(paths.root.name)}</h1>",
@@ -108,7 +110,7 @@ def write_report(run_dir: Path) -> Path:
     sections += [
         "<h2>Confusion matrix (test)</h2>"
         + _img(confusion_png(test["confusion_matrix"], card["classes"]), "confusion matrix"),
-        *_error_analysis(paths.root, test, card["classes"]),
+        *_error_analysis(paths.root, test, card["classes"], trust_code),
         "<h2>Per class (test)</h2>" + _per_class_table(test["per_class"]),
         "<h2>Config</h2><pre>" + html.escape(paths.config.read_text(encoding="utf-8")) + "</pre>",
         "<h2>Reproducibility</h2><pre>"

@@ -86,10 +86,12 @@ def _torchscript_logits(path: Path, x: torch.Tensor) -> np.ndarray:
         return loaded(x).numpy()
 
 
-def export_run(run_dir: Path, fmt: Format, out: Path | None = None, tolerance: float = 1e-4) -> ExportResult:
+def export_run(
+    run_dir: Path, fmt: Format, out: Path | None = None, tolerance: float = 1e-4, trust_code: bool = False
+) -> ExportResult:
     if fmt not in SUFFIX:
         raise UserError(f"unknown export format {fmt!r}; choose onnx or torchscript")
-    model, card = load_model(run_dir)
+    model, card = load_model(run_dir, trust_code=trust_code)
     preprocess = Preprocess.from_dict(card["preprocess"])
     target = Path(out) if out else Path(run_dir) / ("model" + SUFFIX[fmt])
     target.parent.mkdir(parents=True, exist_ok=True)

@@ -32,10 +32,10 @@ class Prediction:
 class Predictor:
     """Loads once; `predict_proba` takes a list of raw inputs of one shape and returns [N, classes]."""
 
-    def __init__(self, run_dir: Path, backend: Backend = "torch") -> None:
+    def __init__(self, run_dir: Path, backend: Backend = "torch", trust_code: bool = False) -> None:
         self.run_dir = Path(run_dir)
         self.backend = backend
-        self.model, self.card = load_model(self.run_dir)
+        self.model, self.card = load_model(self.run_dir, trust_code=trust_code)
         self.preprocess = Preprocess.from_dict(self.card["preprocess"])
         self.classes: list[str] = list(self.card["classes"])
         self.tokenizer = (

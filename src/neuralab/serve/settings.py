@@ -24,6 +24,7 @@ class ServeSettings:
     max_pixels: int = 25_000_000
     max_batch_items: int = 256
     threads: int | None = None
+    trust_code: bool = False  # rebuild a model whose folder names an import path (see neuralab.models.sources)
 
     @property
     def limits(self) -> InputLimits:
@@ -44,8 +45,8 @@ class ServeSettings:
         for f in fields(cls):
             raw = env.get(f"{ENV_PREFIX}{f.name.upper()}", "")
             if raw:
-                kind = {"max_wait_ms": float}.get(f.name, int if f.name != "backend" else str)
-                values[f.name] = kind(raw)
+                kind: Any = {"max_wait_ms": float, "backend": str, "trust_code": lambda v: v == "True"}
+                values[f.name] = kind.get(f.name, int)(raw)
         return Path(env[f"{ENV_PREFIX}RUN_DIR"]), cls(**values)
 
 

@@ -11,6 +11,7 @@ The tutorials' Keras code maps nearly line for line:
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -22,10 +23,15 @@ from neuralab.data.registry import TensorSamples
 from neuralab.data.splits import stratified_split
 from neuralab.data.transforms import Preprocess
 from neuralab.errors import UserError
+from neuralab.models.sources import builder_reference
+from neuralab.runs import torch_versions
 from neuralab.train import losses, optim
 from neuralab.train.callbacks.base import Callback
 from neuralab.train.callbacks.history import History
+from neuralab.train.callbacks.progress import ProgressLogger
 from neuralab.train.device import Device
+from neuralab.train.metrics import classification_metrics
+from neuralab.train.run_folder import SavedModel, inferred_preprocess, save_run_folder
 from neuralab.train.trainer import Trainer
 
 ArrayLike = np.ndarray | torch.Tensor | Sequence[Any]
@@ -39,6 +45,23 @@ def _as_inputs(x: ArrayLike) -> torch.Tensor:
     if not tensor.is_floating_point() and tensor.dtype not in (torch.uint8, torch.bool):
         return tensor.long()
     return tensor.float()
+
+
+def class_weighted(loss_fn: losses.LossFn, class_weight: dict[int, float], num_classes: int) -> losses.LossFn:
+    """Keras's `class_weight`: each example's loss times its class's weight, averaged over the batch
+    (not torch's weighted mean, which divides by the sum of the weights)."""
+    weights = torch.ones(num_classes)
+    for label, weight in class_weight.items():
+        if not 0 <= int(label) < num_classes:
+            raise UserError(f"class_weight names class {label}, but the labels run from 0 to {num_classes - 1}")
+        weights[int(label)] = float(weight)
+
+    def loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        per_example = torch.nn.functional.cross_entropy(logits.float(), target, reduction="none")
+        return (per_example * weights.to(logits.device)[target]).mean()
+
+    del loss_fn  # replaced: class weights are defined for cross-entropy only
+    return loss
 
 
 def _as_labels(y: ArrayLike, classification: bool) -> torch.Tensor:
@@ -79,6 +102,11 @@ class KerasModel:
         self.device = Device.create(device, model=module)
         self.trainer: Trainer | None = None
         self.classification = True
+        self.loss_fn: losses.LossFn | None = None
+        self.history_rows: list[dict[str, Any]] = []
+        self.seen_inputs: tuple[tuple[int, ...], float, bool] | None = None  # shape, largest value, integer?
+        self.num_classes = 0
+        self.last_evaluation: tuple[float, np.ndarray, np.ndarray] | None = None  # loss, y_true, y_pred
 
     def compile(
         self,
@@ -94,9 +122,8 @@ class KerasModel:
         self.device.setup(self.module)
         self.classification = not (isinstance(loss, str) and loss in ("mse", "mean_squared_error"))
         opt = optim.get(optimizer, self.module, lr=lr)
-        self.trainer = Trainer(
-            self.module, opt, losses.get(loss), device=self.device, classification=self.classification
-        )
+        self.loss_fn = losses.get(loss)
+        self.trainer = Trainer(self.module, opt, self.loss_fn, device=self.device, classification=self.classification)
         return self
 
     def _require_compiled(self) -> Trainer:
@@ -120,6 +147,8 @@ class KerasModel:
         callbacks: Sequence[Callback] = (),
         shuffle: bool = True,
         seed: int = 0,
+        class_weight: dict[int, float] | None = None,
+        verbose: int | str = 0,
     ) -> History:
         """Train for `epochs`; validation from `validation_data` or a stratified `validation_split`.
 
@@ -129,6 +158,13 @@ class KerasModel:
         inputs, labels = _as_inputs(x), _as_labels(y, self.classification)
         if len(inputs) != len(labels):
             raise UserError(f"x has {len(inputs)} examples but y has {len(labels)}")
+        self._remember(inputs, labels, y)
+        if class_weight is not None:
+            if not self.classification or self.loss_fn is None:
+                raise UserError("class_weight applies to classification losses only")
+            trainer.loss_fn = class_weighted(self.loss_fn, class_weight, self.num_classes)
+        elif self.loss_fn is not None:
+            trainer.loss_fn = self.loss_fn
         val: BatchLoader | None = None
         if validation_data is not None:
             val = self._loader(
@@ -142,15 +178,92 @@ class KerasModel:
             val = self._loader(inputs[held], labels[held], 1024, False)
             inputs, labels = inputs[keep], labels[keep]
         trainer.history = History()
-        trainer.callbacks.callbacks = [trainer.history, *callbacks]
+        train = self._loader(inputs, labels, batch_size, shuffle, seed)
+        shown: list[Callback] = [ProgressLogger(epochs, len(train))] if verbose not in (0, "0", False) else []
+        trainer.callbacks.callbacks = [trainer.history, *shown, *callbacks]
         trainer.callbacks.set_trainer(trainer)
         trainer.state.epoch, trainer.state.batch = 0, 0
-        return trainer.fit(self._loader(inputs, labels, batch_size, shuffle, seed), val, epochs)
+        history = trainer.fit(train, val, epochs)
+        self.history_rows.extend(history.rows)
+        return history
+
+    def _remember(self, inputs: torch.Tensor, labels: torch.Tensor, raw_labels: ArrayLike) -> None:
+        """What `save` needs to describe the inputs: their shape, their range, whether they are token ids."""
+        largest = float(inputs.max()) if inputs.numel() and inputs.is_floating_point() else 255.0
+        self.seen_inputs = (tuple(inputs.shape[1:]), largest, not inputs.is_floating_point())
+        if self.classification:
+            width = np.asarray(raw_labels).shape[1] if np.asarray(raw_labels).ndim == 2 else 0
+            self.num_classes = max(self.num_classes, width, int(labels.max()) + 1 if len(labels) else 0)
+
+    def save(
+        self,
+        path: str | Path,
+        builder: Any = None,
+        args: dict[str, Any] | None = None,
+        classes: Sequence[str] | None = None,
+        dataset: str | None = None,
+        preprocess: Preprocess | None = None,
+        overwrite: bool = True,
+    ) -> Path:
+        """Save as a run folder that `neuralab predict/serve/explain/export/report` use.
+
+        `builder` is the function that builds this module (`mynets.build`, or its import path
+        `"mynets:build"`), called again with `args` to rebuild it: weights are saved, never code or
+        pickle. Loading a folder that names an import path needs `--trust-code` / `trust_code=True`.
+        """
+        if builder is None:
+            raise UserError("saving a torch module needs the function that builds it",
+                            hint="model.save(path, builder=mynets.build, args={...}); define it in a module "
+                                 "you can import")  # fmt: skip
+        architecture = builder if isinstance(builder, str) else builder_reference(builder)
+        if self.seen_inputs is None and preprocess is None:
+            raise UserError("fit the model before saving it (or pass preprocess=...)")
+        shape, largest, integer = self.seen_inputs or (preprocess.input_shape, 1.0, False)  # type: ignore[union-attr]
+        kind = "image" if len(shape) == 3 else "vector"
+        names = list(classes) if classes is not None else [str(i) for i in range(self.num_classes)]
+        saved = SavedModel(
+            self.module, architecture, dict(args or {}), shape, names,
+            preprocess or inferred_preprocess(shape, kind, largest, integer), dataset, self.history_rows,
+            self.run_summary(architecture, dataset, names),
+        )  # fmt: skip
+        return save_run_folder(path, saved, overwrite)
+
+    def run_summary(self, model_name: str, dataset: str | None, classes: list[str]) -> dict[str, Any]:
+        """summary.json for a model trained from Python; `test` is the last `evaluate(x, y)` call's result."""
+        trainer = self._require_compiled()
+        rows = self.history_rows
+        scored = [r for r in rows if "val_loss" in r] or rows
+        best = min(range(len(scored)), key=lambda i: scored[i].get("val_loss", scored[i]["loss"])) if scored else 0
+        test = None
+        if self.last_evaluation is not None:
+            loss, y_true, y_pred = self.last_evaluation
+            test = {"loss": loss, "source": "model.evaluate(x, y)",
+                    **classification_metrics(y_true, y_pred, classes)}  # fmt: skip
+        trainable = sum(p.numel() for p in self.module.parameters() if p.requires_grad)
+        state = trainer.state
+        return {
+            "dataset": dataset or "arrays given to fit",
+            "model": model_name,
+            "test": test,
+            "best": {"monitor": "val_loss" if "val_loss" in (rows or [{}])[0] else "loss", "epoch": best + 1},
+            "epochs_run": len(rows),
+            "final": rows[-1] if rows else {},
+            "train_seconds": state.train_seconds,
+            "train_images_per_s": state.samples_seen / max(state.train_seconds, 1e-9),
+            "parameters": {"trainable": trainable,
+                           "frozen": sum(p.numel() for p in self.module.parameters()) - trainable},
+            "device": str(self.device.device),
+            "precision": self.device.precision,
+            "reproducibility": {"saved_from": "python"},
+            "versions": torch_versions(),
+        }  # fmt: skip
 
     def evaluate(self, x: ArrayLike, y: ArrayLike, batch_size: int = 1024) -> list[float]:
         """[loss, accuracy] as Keras returns them."""
         trainer = self._require_compiled()
         result = trainer.evaluate(self._loader(_as_inputs(x), _as_labels(y, self.classification), batch_size, False))
+        if self.classification:
+            self.last_evaluation = (result.loss, result.y_true, result.y_pred)
         return [result.loss, result.accuracy] if self.classification else [result.loss]
 
     def predict(self, x: ArrayLike, batch_size: int = 1024) -> np.ndarray:

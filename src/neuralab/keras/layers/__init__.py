@@ -1,10 +1,10 @@
 """Keras's layers (`from neuralab.keras.layers import Conv2D, Dense, ...`), each a real `nn.Module`."""
 
-from neuralab.keras.graph import Input
-from neuralab.keras.layers.core import (
+from neuralab.models.keras.core import (
     Activation,
     AveragePooling2D,
     BatchNormalization,
+    Conv1D,
     Conv2D,
     Dense,
     Dropout,
@@ -15,10 +15,11 @@ from neuralab.keras.layers.core import (
     MaxPooling2D,
     Reshape,
 )
-from neuralab.keras.layers.sequence import GRU, LSTM, Add, Bidirectional, Concatenate, Embedding, SimpleRNN
+from neuralab.models.keras.graph import Input
+from neuralab.models.keras.sequence import GRU, LSTM, Add, Bidirectional, Concatenate, Embedding, SimpleRNN
 
 __all__ = [
     "GRU", "LSTM", "Activation", "Add", "AveragePooling2D", "BatchNormalization", "Bidirectional", "Concatenate",
-    "Conv2D", "Dense", "Dropout", "Embedding", "Flatten", "GlobalAveragePooling2D", "Input", "Layer",
+    "Conv1D", "Conv2D", "Dense", "Dropout", "Embedding", "Flatten", "GlobalAveragePooling2D", "Input", "Layer",
     "LayerNormalization", "MaxPooling2D", "Reshape", "SimpleRNN",
 ]  # fmt: skip

@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from neuralab.errors import UserError
-from neuralab.keras.layers.core import Layer, Shape, glorot_uniform_
+from neuralab.models.keras.core import Layer, Shape, glorot_uniform_
 
 _GATES = {"SimpleRNN": 1, "LSTM": 4, "GRU": 3}
 

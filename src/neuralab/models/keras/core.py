@@ -7,8 +7,10 @@ shape is known; `count_params()` gives the count Keras's `summary()` shows.
 
 from __future__ import annotations
 
+import functools
+import inspect
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import torch
@@ -42,8 +44,36 @@ def glorot_uniform_(weight: torch.Tensor, fan_in: int, fan_out: int) -> None:
         weight.uniform_(-limit, limit)
 
 
+def _recording_arguments(init: Callable[..., None]) -> Callable[..., None]:
+    """Wrap a layer's `__init__` so the outermost call keeps its arguments: the layer's config, which
+    `model.save` writes as JSON (Keras's `get_config`, without each layer writing one by hand)."""
+    signature = inspect.signature(init)
+
+    @functools.wraps(init)
+    def recording(self: Layer, *args: Any, **kwargs: Any) -> None:
+        if "_keras_config" not in self.__dict__:
+            bound = signature.bind(self, *args, **kwargs)
+            config: dict[str, Any] = {}
+            for name, value in list(bound.arguments.items())[1:]:
+                if signature.parameters[name].kind is inspect.Parameter.VAR_KEYWORD:
+                    config.update(value)
+                else:
+                    config[name] = value
+            object.__setattr__(self, "_keras_config", config)
+        init(self, *args, **kwargs)
+
+    return recording
+
+
 class Layer(nn.Module):
     """Base of every Keras layer: lazy build from the input shape, an optional activation."""
+
+    keras_layout = True  # outputs are channels-last: tools that look for [N, C, H, W] maps skip the layer
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "__init__" in cls.__dict__:
+            cls.__init__ = _recording_arguments(cls.__dict__["__init__"])  # type: ignore[method-assign]
 
     def __init__(self, activation: str | None = None, input_shape: Sequence[int] | None = None,
                  name: str | None = None, trainable: bool = True) -> None:  # fmt: skip
@@ -78,12 +108,19 @@ class Layer(nn.Module):
     def count_params(self) -> int:
         return sum(p.numel() for p in self.parameters())
 
+    def get_config(self) -> dict[str, Any]:
+        """The constructor's arguments as given (Keras's `get_config`)."""
+        return dict(self.__dict__.get("_keras_config", {}))
+
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        from neuralab.keras.graph import KerasTensor, connect
+        from neuralab.models.keras.graph import KerasTensor, connect
 
         if args and all(isinstance(a, KerasTensor) for a in (args[0] if isinstance(args[0], list) else args[:1])):
             return connect(self, args[0])
         return super().__call__(*args, **kwargs)
+
+
+Layer.__init__ = _recording_arguments(Layer.__init__)  # type: ignore[method-assign]
 
 
 class Dense(Layer):
@@ -150,6 +187,46 @@ class Conv2D(Layer):
         if any(pads):
             nchw = F.pad(nchw, pads)
         return self.conv(nchw).permute(0, 2, 3, 1)
+
+
+def same_pads(size: int, kernel: int, stride: int) -> tuple[int, int]:
+    """TensorFlow's 'same' along one axis: output = ceil(size / stride), the extra pixel after."""
+    total = max((math.ceil(size / stride) - 1) * stride + kernel - size, 0)
+    return total // 2, total - total // 2
+
+
+class Conv1D(Layer):
+    """Channels-last [steps, channels] in and out, as Keras's Conv1D (text and time series)."""
+
+    def __init__(self, filters: int, kernel_size: int | Sequence[int], strides: int | Sequence[int] = 1,
+                 padding: str = "valid", activation: str | None = None, use_bias: bool = True,
+                 **kwargs: Any) -> None:  # fmt: skip
+        super().__init__(activation, **kwargs)
+        if padding not in ("valid", "same"):
+            raise UserError(f"padding must be 'valid' or 'same', not {padding!r}")
+        self.filters, self.kernel_size, self.strides = filters, pair(kernel_size)[0], pair(strides)[0]
+        self.padding, self.use_bias = padding, use_bias
+
+    def build(self, shape: Shape) -> Shape:
+        if len(shape) != 2:
+            raise UserError(f"Conv1D takes [steps, channels] inputs, got shape {list(shape)}",
+                            hint="a sequence of numbers needs a channel axis: reshape to (steps, 1)")  # fmt: skip
+        self.conv = nn.Conv1d(shape[1], self.filters, self.kernel_size, self.strides, bias=self.use_bias)
+        glorot_uniform_(self.conv.weight, shape[1] * self.kernel_size, self.filters * self.kernel_size)
+        if self.conv.bias is not None:
+            nn.init.zeros_(self.conv.bias)
+        return super().build(shape)
+
+    def compute_output_shape(self, shape: Shape) -> Shape:
+        if self.padding == "same":
+            return (math.ceil(shape[0] / self.strides), self.filters)
+        return ((shape[0] - self.kernel_size) // self.strides + 1, self.filters)
+
+    def call(self, x: torch.Tensor) -> torch.Tensor:
+        ncl = x.transpose(1, 2)
+        if self.padding == "same":
+            ncl = F.pad(ncl, same_pads(x.shape[1], self.kernel_size, self.strides))
+        return self.conv(ncl).transpose(1, 2)
 
 
 class _Pool2D(Layer):
