@@ -136,7 +136,7 @@ def test_a_missing_module_is_named_with_what_to_do(user_run: Path, tmp_path: Pat
     moved.mkdir()
     (moved / "model.json").write_text(json.dumps(card))
     (moved / "model.safetensors").write_bytes((user_run / "model.safetensors").read_bytes())
-    with pytest.raises(UserError, match="cannot import 'not_installed_pkg.nets'") as err:
+    with pytest.raises(UserError, match=r"cannot import 'not_installed_pkg\.nets'") as err:
         load_model(moved, trust_code=True)
     assert "PYTHONPATH" in str(err.value.hint)
 
