@@ -106,3 +106,26 @@ def test_keras_callbacks_early_stopping_restores_best_weights_and_csv_logger(
     restored_loss = model.evaluate(*validation)  # the first (best) epoch's weights are back in place
     assert restored_loss == pytest.approx(history.history["val_loss"][0], rel=1e-4)
     assert restored_loss != pytest.approx(history.history["val_loss"][1], rel=1e-4)
+
+
+def test_model_checkpoint_and_learning_rate_scheduler(digits: tuple[np.ndarray, np.ndarray], tmp_path: Path) -> None:
+    from neuralab.keras.callbacks import LearningRateScheduler, ModelCheckpoint
+    from neuralab.keras.models import load_model
+
+    x, y = digits
+    flat = x.reshape(len(x), -1)
+    torch.manual_seed(0)
+    model = Sequential([layers.Dense(16, activation="relu", input_shape=(64,)), layers.Dense(10, activation="softmax")])
+    model.compile(optimizer=optimizers.SGD(learning_rate=0.1), loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"])  # fmt: skip
+    seen: list[float] = []
+    schedule = LearningRateScheduler(lambda epoch, lr: seen.append(lr) or 0.1 * 0.5**epoch)
+    best = ModelCheckpoint(str(tmp_path / "best"), monitor="val_accuracy", save_best_only=True)
+    every = ModelCheckpoint(str(tmp_path / "w-{epoch:02d}-{val_loss:.2f}.safetensors"), save_weights_only=True)
+    history = model.fit(flat[:1400], y[:1400], epochs=3, validation_split=0.2, verbose=0,
+                        callbacks=[schedule, best, every])  # fmt: skip
+    assert seen == pytest.approx([0.1, 0.1, 0.05])  # each epoch sees the lr the previous one set
+    assert len(list(tmp_path.glob("w-0[1-3]-*.safetensors"))) == 3
+    restored = load_model(tmp_path / "best")
+    best_epoch = int(np.argmax(history.history["val_accuracy"]))
+    assert best_epoch >= 0 and restored.count_params() == model.count_params()

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from neuralab.errors import UserError
+from neuralab.files import save_weights
 from neuralab.train.callbacks import CSVLogger as _CSVLogger
 from neuralab.train.callbacks import EarlyStopping as _EarlyStopping
 from neuralab.train.callbacks import ReduceLROnPlateau as _ReduceLROnPlateau
 from neuralab.train.callbacks.base import Callback, Logs, Loop
+from neuralab.train.callbacks.monitor import MetricWatcher
 
 
 class EarlyStopping(_EarlyStopping):
@@ -65,3 +69,93 @@ class CSVLogger(Callback):
     def on_epoch_end(self, epoch: int, logs: Logs | None = None) -> None:
         if self._logger is not None:
             self._logger.on_epoch_end(epoch, logs)
+
+
+class LearningRateScheduler(Callback):
+    """Keras's `LearningRateScheduler(schedule)`: `schedule(epoch, lr)` sets the lr each epoch begins with."""
+
+    def __init__(self, schedule: Callable[..., float], verbose: int = 0) -> None:
+        self.schedule, self.verbose = schedule, verbose
+
+    def on_epoch_begin(self, epoch: int, logs: Logs | None = None) -> None:
+        controller = getattr(self.trainer, "lr", None)
+        if controller is None:
+            return
+        current = controller.base_lrs[0] * controller.schedule(0) * controller.scale
+        try:
+            new = float(self.schedule(epoch, current))
+        except TypeError:
+            new = float(self.schedule(epoch))  # Keras also accepts schedule(epoch)
+        if not new > 0:
+            raise UserError(f"LearningRateScheduler: the schedule gave lr={new} at epoch {epoch}; it must be > 0")
+        controller.scale = new / (controller.base_lrs[0] * controller.schedule(0))
+        if self.verbose:
+            print(f"Epoch {epoch + 1}: LearningRateScheduler setting learning rate to {new}.")
+
+
+class ModelCheckpoint(Callback):
+    """Keras's ModelCheckpoint: `filepath` may hold `{epoch:02d}` and `{val_loss:.2f}`-style fields.
+
+    A neuralab.keras model is saved as a run folder (`model.save`), or as a safetensors file of its
+    weights with `save_weights_only=True` (the only form for other torch modules).
+    """
+
+    def __init__(self, filepath: str | Path, monitor: str = "val_loss", verbose: int = 0,
+                 save_best_only: bool = False, save_weights_only: bool = False, mode: str = "auto") -> None:  # fmt: skip
+        self.filepath, self.save_best_only, self.save_weights_only = str(filepath), save_best_only, save_weights_only
+        self.watch = MetricWatcher(monitor, mode)
+        self.verbose = verbose
+
+    def reset(self) -> None:
+        self.watch.reset()
+
+    def on_epoch_end(self, epoch: int, logs: Logs | None = None) -> None:
+        logs = dict(logs or {})
+        if self.save_best_only and not self.watch.update(self.watch.value(logs)):
+            return
+        try:
+            target = Path(self.filepath.format(epoch=epoch + 1, **logs))
+        except (KeyError, ValueError, IndexError) as err:
+            raise UserError(f"ModelCheckpoint: cannot fill in {self.filepath!r} ({err!r})",
+                            hint=f"fields available: epoch, {', '.join(sorted(logs))}") from None  # fmt: skip
+        model = self.trainer.model if self.trainer is not None else None
+        network = getattr(model, "model", model)  # the Keras network inside its logits view
+        if not self.save_weights_only and hasattr(network, "save"):
+            network.save(target)
+        elif model is not None:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            save_weights(network, target)
+        if self.verbose:
+            print(f"Epoch {epoch + 1}: saved the model to {target}")
+
+
+class TensorBoard(Callback):
+    """Keras's TensorBoard(log_dir): scalars per epoch, in TensorBoard's event files.
+
+    Needs the `tensorboard` package (`pip install tensorboard`), which neuralab does not require.
+    """
+
+    def __init__(self, log_dir: str | Path = "logs", **_ignored: Any) -> None:
+        self.log_dir = Path(log_dir)
+        self._writer: Any = None
+
+    def on_train_begin(self, logs: Logs | None = None) -> None:
+        try:
+            from torch.utils.tensorboard import SummaryWriter
+        except ImportError:
+            raise UserError("the TensorBoard callback needs the tensorboard package",
+                            hint="pip install tensorboard (or use CSVLogger, which needs nothing)") from None  # fmt: skip
+        self._writer = SummaryWriter(str(self.log_dir / "train"))
+
+    def on_epoch_end(self, epoch: int, logs: Logs | None = None) -> None:
+        if self._writer is None:
+            return
+        for key, value in (logs or {}).items():
+            if isinstance(value, (int, float)):
+                self._writer.add_scalar(f"epoch_{key}", value, epoch)
+        self._writer.flush()
+
+    def on_train_end(self, logs: Logs | None = None) -> None:
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
