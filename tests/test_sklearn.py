@@ -70,3 +70,26 @@ def test_regressor_fits_a_linear_target() -> None:
     x, y = make_regression(n_samples=400, n_features=5, noise=1.0, random_state=0)
     reg = NeuralNetRegressor(model_args={"widths": [32]}, epochs=60, lr=1e-2).fit(x[:300], y[:300] / 100)
     assert reg.score(x[300:], y[300:] / 100) > 0.9
+
+
+def test_classifier_takes_images_sequences_texts_and_one_hot_labels() -> None:
+    from sklearn.datasets import load_digits
+
+    from neuralab.keras.utils import to_categorical
+    from neuralab.sklearn import NeuralNetClassifier
+
+    digits = load_digits()
+    images = (digits.images[:, :, :, None] * 255 / 16).astype(np.uint8)  # Keras's [N, H, W, C] layout, uint8
+    one_hot = to_categorical(digits.target, 10)
+    clf = NeuralNetClassifier(model="simple_cnn", epochs=4, lr=3e-3).fit(images[:1400], one_hot[:1400])
+    assert clf.preprocess_.kind == "image" and clf.preprocess_.input_shape == (1, 8, 8)
+    assert clf.score(images[1400:], digits.target[1400:]) > 0.8
+
+    rows = digits.images / 16  # each image as a sequence of 8 rows of 8 numbers
+    seq = NeuralNetClassifier(model="sequence_lstm", epochs=6, lr=1e-2).fit(rows[:1400], digits.target[:1400])
+    assert seq.score(rows[1400:], digits.target[1400:]) > 0.6
+
+    texts = [f"{w} {w} item" for w in ("apple", "pear", "plum")] * 20
+    labels = [i % 3 for i in range(60)]
+    bag = NeuralNetClassifier(model="text_bag", epochs=20, lr=1e-2).fit(texts, labels)
+    assert bag.score(["plum plum item", "apple apple item"], [2, 0]) == 1.0

@@ -1,8 +1,16 @@
 """scikit-learn estimators over neuralab's Trainer, so GridSearchCV, cross_val_score and Pipeline work.
 
 `model` is a registered name (`neuralab models`) or any callable `(input_shape, num_classes) ->
-torch.nn.Module`. Inputs are standardised per feature with statistics of the data `fit` sees
-(inside a cross-validation fold, only that fold's training part).
+torch.nn.Module`. The classifier takes what the tutorials feed a network:
+
+- feature rows [N, F], standardised per feature with statistics of the data `fit` sees (inside a
+  cross-validation fold, only that fold's training part);
+- images [N, C, H, W] or Keras's [N, H, W, C] (uint8 or float), standardised per channel;
+- sequences [N, T, F] of numbers, standardised per feature;
+- token ids [N, T] (an integer array) for an embedding, passed as ids;
+- raw texts (a list of strings), tokenised by a tokenizer fitted on the training texts;
+
+and labels as class values or one-hot rows (`to_categorical`).
 """
 
 from __future__ import annotations
@@ -14,12 +22,13 @@ import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 from torch import nn
 
 from neuralab.data import BatchLoader, Preprocess, TensorSamples
+from neuralab.data.text import Tokenizer, encode
 from neuralab.data.transforms import channel_stats
-from neuralab.models import create_model
+from neuralab.models import MODELS, create_model
 from neuralab.train import Device, Trainer, build_optimizer
 from neuralab.train.losses import cross_entropy, mse
 
@@ -50,18 +59,21 @@ class _NeuralNetBase(BaseEstimator):
         self.device = device
 
     _classification = True
+    max_len = 64  # tokens kept per text, for raw-text inputs
 
-    def _build(self, n_features: int, n_outputs: int) -> nn.Module:
+    def _build(self, input_shape: tuple[int, ...], n_outputs: int, kind: str) -> nn.Module:
+        args = dict(self.model_args or {})
+        if kind == "text" and self.tokenizer_ is not None:
+            args.setdefault("vocab_size", self.tokenizer_.vocab_size)
         if isinstance(self.model, str):
-            return create_model(self.model, (n_features,), n_outputs, **(self.model_args or {}))
-        return self.model((n_features,), n_outputs, **(self.model_args or {}))
+            return create_model(self.model, input_shape, n_outputs, kind, **args)
+        return self.model(input_shape, n_outputs, **args)
 
-    def _fit_arrays(self, x: np.ndarray, y: torch.Tensor, n_outputs: int) -> None:
+    def _fit_arrays(self, x: np.ndarray, y: torch.Tensor, n_outputs: int, kind: str = "vector") -> None:
         torch.manual_seed(self.random_state)
-        features = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))
-        mean, std = channel_stats(features, 1.0)
-        self.preprocess_ = Preprocess(kind="vector", input_shape=(x.shape[1],), mean=mean, std=std, scale=1.0)
-        module = self._build(x.shape[1], n_outputs)
+        features = torch.from_numpy(np.ascontiguousarray(x))
+        self.preprocess_ = _fitted_preprocess(features, kind)
+        module = self._build(tuple(x.shape[1:]), n_outputs, kind)
         device = Device.create(self.device, "32", "off", module)
         loss = cross_entropy() if self._classification else mse()
         trainer = Trainer(
@@ -84,14 +96,59 @@ class _NeuralNetBase(BaseEstimator):
         # Only the module is kept (not the Trainer and its closures), so the estimator pickles and clones.
         self.module_ = trainer.model.to("cpu").eval()
 
-    def _outputs(self, x: np.ndarray) -> np.ndarray:
+    def _inputs(self, X: Any, reset: bool) -> tuple[np.ndarray, str]:
+        """The inputs as one array, and their kind (see the module doc)."""
+        if reset:
+            self.tokenizer_: Tokenizer | None = None
+        if _is_texts(X):
+            texts = [str(t) for t in X]
+            if reset:
+                self.tokenizer_ = Tokenizer().fit(texts)
+            if self.tokenizer_ is None:
+                raise ValueError("this estimator was fitted on arrays, not texts")
+            return encode(self.tokenizer_, texts, self.max_len).numpy(), "text"
+        if hasattr(X, "tocsr"):  # scipy sparse: validate_data refuses it with scikit-learn's message
+            return validate_data(self, X, reset=reset, dtype=np.float32), "vector"
+        raw = np.asarray(X)
+        if raw.ndim in (3, 4):
+            x = validate_data(
+                self, raw, reset=reset, allow_nd=True, dtype=np.float32 if raw.dtype != np.uint8 else None
+            )
+            if x.ndim == 4 and x.shape[-1] in (1, 3) and x.shape[1] not in (1, 3):
+                x = x.transpose(0, 3, 1, 2)  # Keras's channels-last images
+            return np.ascontiguousarray(x), "image" if x.ndim == 4 else "sequence"
+        if raw.ndim == 2 and np.issubdtype(raw.dtype, np.integer) and self._takes_text():
+            return validate_data(self, raw, reset=reset, dtype=np.int64), "tokens"
+        return validate_data(self, raw, reset=reset, dtype=np.float32), "vector"
+
+    def _takes_text(self) -> bool:
+        """Integer rows are token ids for a text model, numeric features (scikit-learn's reading) otherwise."""
+        return isinstance(self.model, str) and self.model in MODELS and "text" in MODELS.get(self.model).inputs
+
+    def _outputs(self, X: Any) -> np.ndarray:
         check_is_fitted(self, "module_")
-        x = validate_data(self, x, reset=False, dtype=np.float32)
+        x, _ = self._inputs(X, reset=False)
         features = torch.from_numpy(np.ascontiguousarray(x))
         with torch.inference_mode():
             return torch.cat(
                 [self.module_(self.preprocess_.normalize(chunk)) for chunk in features.split(4096)]
             ).numpy()
+
+
+def _is_texts(X: Any) -> bool:
+    return isinstance(X, (list, tuple, np.ndarray)) and len(X) > 0 and all(isinstance(t, str) for t in X[:50])
+
+
+def _fitted_preprocess(features: torch.Tensor, kind: str) -> Preprocess:
+    """Standardisation fitted on the training inputs: per channel (images), per feature (rows, sequences)."""
+    if kind in ("text", "tokens"):
+        return Preprocess("vector", tuple(features.shape[1:]), (0.0,), (1.0,), 1.0, {"dtype": "int64"})
+    scale = 1.0 / 255.0 if features.dtype == torch.uint8 else 1.0
+    if kind == "sequence":
+        mean, std = channel_stats(features.reshape(-1, features.shape[-1]), scale)
+        return Preprocess("vector", tuple(features.shape[1:]), mean, std, scale)
+    mean, std = channel_stats(features, scale)
+    return Preprocess("image" if kind == "image" else "vector", tuple(features.shape[1:]), mean, std, scale)
 
 
 class NeuralNetClassifier(ClassifierMixin, _NeuralNetBase):
@@ -107,10 +164,20 @@ class NeuralNetClassifier(ClassifierMixin, _NeuralNetBase):
     """
 
     def fit(self, X: Any, y: Any) -> NeuralNetClassifier:
-        x, y = validate_data(self, X, y, dtype=np.float32)
-        check_classification_targets(y)
-        self.classes_, encoded = np.unique(y, return_inverse=True)
-        self._fit_arrays(x, torch.from_numpy(encoded.astype(np.int64)), max(len(self.classes_), 2))
+        if y is None:
+            raise ValueError("NeuralNetClassifier requires y to be passed, but the target y is None")
+        x, kind = self._inputs(X, reset=True)
+        y = np.asarray(y)
+        if len(y) != len(x):
+            raise ValueError(f"X has {len(x)} examples but y has {len(y)}")
+        if y.ndim == 2 and y.shape[1] > 1:  # one-hot rows, as keras.utils.to_categorical makes them
+            self.classes_, encoded = np.arange(y.shape[1]), y.argmax(1)
+        else:
+            y = column_or_1d(y, warn=True)
+            check_classification_targets(y)
+            self.classes_, encoded = np.unique(y, return_inverse=True)
+        model_kind = {"tokens": "text", "sequence": "sequence"}.get(kind, kind)
+        self._fit_arrays(x, torch.from_numpy(encoded.astype(np.int64)), max(len(self.classes_), 2), model_kind)
         return self
 
     def predict_proba(self, X: Any) -> np.ndarray:
@@ -144,6 +211,7 @@ class NeuralNetRegressor(RegressorMixin, _NeuralNetBase):
 
     def fit(self, X: Any, y: Any) -> NeuralNetRegressor:
         x, y = validate_data(self, X, y, dtype=np.float32, y_numeric=True, multi_output=True)
+        self.tokenizer_ = None
         y = np.asarray(y, dtype=np.float32)
         self._single_output = y.ndim == 1
         targets = torch.from_numpy(y.reshape(len(y), -1))

@@ -101,7 +101,8 @@ class ModelCheckpoint(Callback):
     """
 
     def __init__(self, filepath: str | Path, monitor: str = "val_loss", verbose: int = 0,
-                 save_best_only: bool = False, save_weights_only: bool = False, mode: str = "auto") -> None:  # fmt: skip
+                 save_best_only: bool = False, save_weights_only: bool = False,
+                 mode: str = "auto") -> None:  # fmt: skip
         self.filepath, self.save_best_only, self.save_weights_only = str(filepath), save_best_only, save_weights_only
         self.watch = MetricWatcher(monitor, mode)
         self.verbose = verbose
@@ -118,11 +119,13 @@ class ModelCheckpoint(Callback):
         except (KeyError, ValueError, IndexError) as err:
             raise UserError(f"ModelCheckpoint: cannot fill in {self.filepath!r} ({err!r})",
                             hint=f"fields available: epoch, {', '.join(sorted(logs))}") from None  # fmt: skip
-        model = self.trainer.model if self.trainer is not None else None
-        network = getattr(model, "model", model)  # the Keras network inside its logits view
+        if self.trainer is None:
+            return
+        model: Any = self.trainer.model
+        network: Any = getattr(model, "model", model)  # the Keras network inside its logits view
         if not self.save_weights_only and hasattr(network, "save"):
             network.save(target)
-        elif model is not None:
+        else:
             target.parent.mkdir(parents=True, exist_ok=True)
             save_weights(network, target)
         if self.verbose:
@@ -144,7 +147,7 @@ class TensorBoard(Callback):
             from torch.utils.tensorboard import SummaryWriter
         except ImportError:
             raise UserError("the TensorBoard callback needs the tensorboard package",
-                            hint="pip install tensorboard (or use CSVLogger, which needs nothing)") from None  # fmt: skip
+                            hint="pip install tensorboard (or CSVLogger, which needs nothing)") from None  # fmt: skip
         self._writer = SummaryWriter(str(self.log_dir / "train"))
 
     def on_epoch_end(self, epoch: int, logs: Logs | None = None) -> None:
