@@ -22,8 +22,9 @@ WORKER = Path(__file__).with_name("keras_worker.py")
 
 
 def run(python: str, framework: str, seed: int, epochs: int) -> dict[str, float]:
-    done = subprocess.run([python, str(WORKER), framework, str(seed), str(epochs)], capture_output=True, text=True,
-                          env={"PATH": "/usr/bin:/bin", "TF_CPP_MIN_LOG_LEVEL": "2", "HOME": str(Path.home())})  # fmt: skip
+    env = {"PATH": "/usr/bin:/bin", "TF_CPP_MIN_LOG_LEVEL": "2", "HOME": str(Path.home())}
+    command = [python, str(WORKER), framework, str(seed), str(epochs)]
+    done = subprocess.run(command, capture_output=True, text=True, env=env)
     if done.returncode != 0:
         raise SystemExit(f"{framework} failed:\n{done.stderr[-2000:]}")
     result: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
