@@ -68,6 +68,11 @@ class RunPaths:
         return self.root / "errors.safetensors"
 
     @property
+    def test_predictions(self) -> Path:
+        """Every test example's true and predicted class: what `neuralab compare` pairs between runs."""
+        return self.root / "test_predictions.safetensors"
+
+    @property
     def best_weights(self) -> Path:
         return self.checkpoints / "best.safetensors"
 

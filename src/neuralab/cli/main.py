@@ -1,6 +1,6 @@
 """`neuralab`: one thin function per command: parse -> config -> library call -> print.
 
-Commands live in one module per kind (train_cmds, inspect_cmds, serve_cmds, listings, config_cmd,
+Commands live in one module per kind (train_cmds, inspect_cmds, experiment_cmds, serve_cmds, listings, config_cmd,
 scratch); heavy imports (torch) happen inside the commands, so `neuralab --help` answers at once.
 """
 
@@ -18,7 +18,7 @@ def _add_subcommands() -> None:
     """Importing a command module registers its commands, in this order in `--help`."""
     import importlib
 
-    for module in ("train_cmds", "inspect_cmds", "serve_cmds", "listings"):
+    for module in ("train_cmds", "inspect_cmds", "experiment_cmds", "serve_cmds", "listings"):
         importlib.import_module(f"neuralab.cli.{module}")
     from neuralab.cli.config_cmd import app as config_app
     from neuralab.cli.scratch import app as scratch_app

@@ -27,11 +27,22 @@ def train(
     name: Annotated[str | None, typer.Option(help="run folder name")] = None,
     resume: Annotated[Path | None, typer.Option(help="continue the interrupted run in this folder")] = None,
     task: Annotated[str | None, typer.Option(help="task: classify (default) or gan (a DCGAN on the images)")] = None,
+    repeats: Annotated[int | None, typer.Option(min=2, help="train over seeds 0..N-1 into one group folder")] = None,
+    seeds: Annotated[str | None, typer.Option(help="train over these seeds (e.g. 0,1,2) into one group")] = None,
 ) -> None:
-    """Train a model; writes a run folder (config, weights, metrics, summary)."""
+    """Train a model; writes a run folder (config, weights, metrics, summary), or a group of them over seeds."""
     from neuralab.pipeline import resume_run
     from neuralab.pipeline import train as train_run
 
+    if repeats is not None or seeds is not None:
+        if resume is not None or seed is not None:
+            raise UserError("--repeats/--seeds choose the seeds themselves; drop --resume and --seed")
+        flags = flag_overrides(
+            dataset=dataset, data_dir=data_dir, data_file=data_file, model=model, epochs=epochs,
+            batch_size=batch_size, lr=lr, out=out, name=name, task=task,
+        )  # fmt: skip
+        _train_group(resolved_config(config, set_, flags), _seed_list(repeats, seeds))
+        return
     if resume is not None:
         if config or set_ or any(v is not None for v in (dataset, data_dir, data_file, model, epochs, batch_size, lr)):
             raise UserError("--resume continues a run exactly as configured; it takes no other options")
@@ -53,6 +64,31 @@ def train(
     )
     console.print(f"run folder: {result.run_dir}", highlight=False)
     console.print(f"report:     {result.run_dir / 'report.html'}", highlight=False)
+
+
+def _seed_list(repeats: int | None, seeds: str | None) -> list[int]:
+    if repeats is not None and seeds is not None:
+        raise UserError("give --repeats N or --seeds a,b,c, not both")
+    if seeds is None:
+        return list(range(repeats or 0))
+    try:
+        return [int(s) for s in seeds.split(",") if s.strip()]
+    except ValueError:
+        raise UserError(f"--seeds takes comma-separated integers, not {seeds!r}") from None
+
+
+def _train_group(cfg: Any, seeds: list[int]) -> None:
+    from neuralab.experiments.repeats import train_repeats
+
+    result = train_repeats(cfg, seeds, console)
+    test = result.summary["test"]
+    for metric in ("accuracy", "macro_f1"):
+        if metric in test:
+            m = test[metric]
+            low, high = m["ci95"]
+            spread = f"± {100 * m['std']:.2f} (std over {len(seeds)} seeds), 95% CI {100 * low:.2f}-{100 * high:.2f}%"
+            console.print(f"test {metric}: mean [bold]{100 * m['mean']:.2f}%[/] {spread}", highlight=False)
+    console.print(f"group folder: {result.group_dir}", highlight=False)
 
 
 def _print_gan(run_dir: Path, summary: dict[str, Any]) -> None:

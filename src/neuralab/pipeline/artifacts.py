@@ -40,6 +40,12 @@ def save_errors(path: Path, samples: Samples, y_true: np.ndarray, y_pred: np.nda
     })  # fmt: skip
 
 
+def save_test_predictions(path: Path, y_true: np.ndarray, y_pred: np.ndarray) -> None:
+    """Every test example's true and predicted class, so two runs can be compared example by example."""
+    save_tensors(path, {"y_true": torch.from_numpy(y_true.astype(np.int64)),
+                        "y_pred": torch.from_numpy(y_pred.astype(np.int64))})  # fmt: skip
+
+
 def classification_summary(run: ClassifyRun, test: dict[str, Any] | None, findings: list[Finding]) -> dict[str, Any]:
     """summary.json: test metrics, the best epoch, speed, what was loaded, and how to reproduce it."""
     cfg, state, prepared = run.cfg, run.trainer.state, run.prepared

@@ -24,7 +24,7 @@ from neuralab.diagnose import (
 from neuralab.errors import UserError
 from neuralab.model_contract import named_groups
 from neuralab.models import ModelSummary, create_model, summarize
-from neuralab.pipeline.artifacts import classification_summary, save_errors
+from neuralab.pipeline.artifacts import classification_summary, save_errors, save_test_predictions
 from neuralab.pipeline.machinery import (
     checkpoint_callback,
     open_run,
@@ -226,6 +226,8 @@ def finish(run: ClassifyRun, console: Console, evaluate_test: bool) -> RunResult
         test_metrics = {"loss": result.loss, **classification_metrics(result.y_true, result.y_pred, data.classes)}
         if run.device.is_main and result.probabilities is not None:
             save_errors(paths.errors, run.prepared.test, result.y_true, result.y_pred, result.probabilities)
+        if run.device.is_main:
+            save_test_predictions(paths.test_predictions, result.y_true, result.y_pred)
     summary = classification_summary(run, test_metrics, findings)
     if run.device.is_main:
         atomic_write_json(paths.summary, summary)

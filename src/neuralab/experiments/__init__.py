@@ -1,0 +1,2 @@
+"""Experiments judged with statistics: repeated runs over seeds, a catalogue of runs, comparisons
+with significance tests."""
