@@ -106,3 +106,20 @@ def test_float_ranges_need_grid_values_for_the_grid_sampler() -> None:
     params = parse_search({"optim.lr": {"type": "float", "low": 0.1, "high": 1}})
     with pytest.raises(UserError, match="grid"):
         params[0].grid_values()
+
+
+def test_each_trial_is_an_mlflow_child_of_the_study(tmp_path: Path) -> None:
+    mlflow = pytest.importorskip("mlflow")
+    base = BASE | {"train": {"epochs": 2, "loggers": ["csv", "mlflow"]}}
+    study_dir = tmp_path / "tracked"
+    result = run_tune(base | {"search": SEARCH}, study_dir, trials=3, pruner="none")
+    client = mlflow.tracking.MlflowClient(f"sqlite:///{study_dir / 'mlflow.db'}")
+    experiment = client.get_experiment_by_name("digits-mlp")
+    runs = client.search_runs([experiment.experiment_id])
+    parents = [r for r in runs if "mlflow.parentRunId" not in r.data.tags]
+    children = [r for r in runs if "mlflow.parentRunId" in r.data.tags]
+    assert [p.info.run_name for p in parents] == ["tracked"] and parents[0].info.status == "FINISHED"
+    assert parents[0].data.metrics["best_val_accuracy"] == pytest.approx(result.study.best_value)
+    assert sorted(c.info.run_name for c in children) == ["trial-0000", "trial-0001", "trial-0002"]
+    assert all(c.data.tags["mlflow.parentRunId"] == parents[0].info.run_id for c in children)
+    assert all("test_accuracy" not in c.data.metrics for c in children)  # trials never see the test split

@@ -113,6 +113,9 @@ class TrainConfig(_LoopConfig):
     imbalance_ratio: float = Field(3.0, gt=1, description="auto: most/least frequent class count that counts as skewed")
     focal_gamma: float = Field(2.0, ge=0, description="focal loss focusing parameter")
     grad_monitor_every: int = Field(50, ge=0, description="sample gradient/activation health every N steps (0: off)")
+    loggers: list[Literal["csv", "tensorboard", "mlflow"]] = Field(
+        ["csv"], description="trackers besides metrics.csv (always written): tensorboard, mlflow"
+    )
 
 
 class GanConfig(_Section):

@@ -13,7 +13,8 @@ from rich.console import Console
 from neuralab.config import RunConfig
 from neuralab.errors import UserError
 from neuralab.experiments.stats import mean_interval
-from neuralab.pipeline import RunResult, train
+from neuralab.pipeline import RunResult, run_config
+from neuralab.pipeline.tracking import Tracking, open_parent
 from neuralab.runs import atomic_write_json, default_run_name, new_run_dir
 
 GROUP_FILE = "group.json"
@@ -49,13 +50,22 @@ def train_repeats(cfg: RunConfig, seeds: list[int], console: Console) -> GroupRe
     if not isinstance(cfg, RunConfig):
         raise UserError("--repeats applies to classification runs")
     group_dir = new_run_dir(Path(cfg.out_dir), f"{cfg.name or default_run_name(cfg)}-x{len(seeds)}")
+    parent = open_parent(cfg, group_dir.name, Path(cfg.out_dir))
+    tracking = Tracking(parent.tracking_uri, parent.run_id) if parent else Tracking()
     results = []
     for index, seed in enumerate(seeds):
         console.print(f"[bold]seed {seed}[/] ({index + 1} of {len(seeds)})", highlight=False)
         run_cfg = cfg.model_copy(update={
             "out_dir": group_dir, "name": f"seed-{seed}", "train": cfg.train.model_copy(update={"seed": seed}),
         })  # fmt: skip
-        results.append(train(run_cfg, console))
+        try:
+            results.append(run_config(run_cfg, console, tracking=tracking))
+        except BaseException:
+            if parent:
+                parent.finish({}, "FAILED")
+            raise
     summary = group_summary(cfg, seeds, results)
     atomic_write_json(group_dir / GROUP_FILE, summary)
+    if parent:
+        parent.finish({f"test_{k}_mean": v["mean"] for k, v in summary["test"].items()})
     return GroupResult(group_dir, summary)

@@ -22,7 +22,7 @@ from neuralab.diagnose import (
     resolve_balance,
 )
 from neuralab.errors import UserError
-from neuralab.model_contract import named_groups
+from neuralab.model_contract import example_input, named_groups
 from neuralab.models import ModelSummary, create_model, summarize
 from neuralab.pipeline.artifacts import classification_summary, save_errors, save_test_predictions
 from neuralab.pipeline.machinery import (
@@ -33,10 +33,20 @@ from neuralab.pipeline.machinery import (
     write_findings,
 )
 from neuralab.pipeline.prepare import PreparedData, data_model_args, make_loader, prepare_data
+from neuralab.pipeline.tracking import Tracking, abort_trackers, check_installed, finish_trackers, make_trackers
 from neuralab.pipeline.warm_start import WarmStart, warm_start
 from neuralab.report import write_report
+from neuralab.report.plots import confusion_png
 from neuralab.runs import RunPaths, atomic_write_json, load_weights, model_card, save_model
-from neuralab.train import Device, LRController, Trainer, TrainingDiverged, build_optimizer, make_schedule
+from neuralab.train import (
+    Device,
+    LRController,
+    Trainer,
+    TrainingDiverged,
+    TrainingInterrupted,
+    build_optimizer,
+    make_schedule,
+)
 from neuralab.train.callbacks import (
     BestWeights,
     Callback,
@@ -87,21 +97,28 @@ def run_config(
     resume_dir: Path | None = None,
     extra_callbacks: Sequence[Callback] = (),
     evaluate_test: bool = True,
+    tracking: Tracking | None = None,
 ) -> RunResult:
     """Train `cfg` into a new run folder, or continue the run in `resume_dir` from its checkpoint.
 
     `extra_callbacks` run after the built-in ones and before the checkpoint is written. Tuning passes
     `evaluate_test=False`: trials are judged on validation only, and the test split stays unseen.
+    `tracking` files the MLflow record under a parent (a group of seeds, a study).
     """
     console = console or Console()
-    run = build(cfg, console, resume_dir, extra_callbacks)
+    run = build(cfg, console, resume_dir, extra_callbacks, tracking or Tracking())
     fit(run, console)
     return finish(run, console, evaluate_test)
 
 
 def build(
-    cfg: RunConfig, console: Console, resume_dir: Path | None, extra_callbacks: Sequence[Callback]
+    cfg: RunConfig,
+    console: Console,
+    resume_dir: Path | None,
+    extra_callbacks: Sequence[Callback],
+    tracking: Tracking | None = None,
 ) -> ClassifyRun:
+    check_installed(cfg.train.loggers)
     reproducibility = seed_everything(cfg.train.seed, cfg.train.threads, cfg.train.deterministic)
     prepared = prepare_data(cfg)
     data = prepared.data
@@ -134,7 +151,9 @@ def build(
     kit = RunCallbacks(
         History(), BestWeights(paths.best_weights, monitor), GradientMonitor(cfg.train.grad_monitor_every)
     )
-    callbacks = kit.assemble(cfg, paths, monitor, len(train_loader), console, finetune, extra_callbacks)
+    example = example_input(model, data.preprocess.input_shape)
+    trackers = make_trackers(cfg, paths, example, tracking or Tracking()) if device.is_main else []
+    callbacks = kit.assemble(cfg, paths, monitor, len(train_loader), console, finetune, [*trackers, *extra_callbacks])
     trainer = Trainer(
         model, optimizer, make_loss(balance, cfg, class_weights), device=device,
         lr=LRController(optimizer, schedule), callbacks=callbacks, grad_clip=cfg.train.grad_clip,
@@ -196,7 +215,11 @@ def fit(run: ClassifyRun, console: Console) -> None:
     try:
         with stop_on_signals(trainer):
             trainer.fit(run.train_loader, run.val_loader, run.cfg.train.epochs)
+    except TrainingInterrupted:
+        abort_trackers(trainer.callbacks.callbacks, "KILLED")
+        raise
     except TrainingDiverged as err:
+        abort_trackers(trainer.callbacks.callbacks, "FAILED")
         remedies = ["lower the learning rate (neuralab lr-find suggests one)", "clip gradients (train.grad_clip=1.0)"]
         diverged = Finding("diverged", "training", str(err), remedies)
         write_findings(run.paths, [*run.early_findings, diverged, *analyze(run.gradients.records)])
@@ -204,6 +227,9 @@ def fit(run: ClassifyRun, console: Console) -> None:
             f"training diverged: {err}",
             hint=f"the last good checkpoint is in {run.paths.checkpoints}; see `neuralab diagnose {run.paths.root}`",
         ) from None
+    except BaseException:  # a pruned trial, an error: the tracker's record must not stay "running"
+        abort_trackers(trainer.callbacks.callbacks, "FAILED")
+        raise
 
 
 def finish(run: ClassifyRun, console: Console, evaluate_test: bool) -> RunResult:
@@ -233,4 +259,6 @@ def finish(run: ClassifyRun, console: Console, evaluate_test: bool) -> RunResult
         atomic_write_json(paths.summary, summary)
         if test_metrics is not None:
             write_report(paths.root)
+        confusion = confusion_png(test_metrics["confusion_matrix"], data.classes) if test_metrics else None
+        finish_trackers(run.trainer.callbacks.callbacks, paths.root, test_metrics, confusion)
     return RunResult(paths.root, summary)

@@ -11,17 +11,26 @@ from rich.console import Console
 
 from neuralab.config import deep_merge
 from neuralab.pipeline import classification_config, resolve_config, run_config
+from neuralab.pipeline.tracking import Tracking
 from neuralab.tune.pruning import PruningCallback
 from neuralab.tune.space import Param, suggest
 
 
-def make_objective(base: dict[str, Any], params: list[Param], study_dir: Path, monitor: str) -> Any:
+def make_objective(
+    base: dict[str, Any], params: list[Param], study_dir: Path, monitor: str, tracking: Tracking | None = None
+) -> Any:
+    """`tracking`: each trial an MLflow child run of the study's run, when train.loggers has mlflow."""
+
     def objective(trial: optuna.Trial) -> float:
         where = {"out_dir": str(study_dir / "trials"), "name": f"trial-{trial.number:04d}"}
         cfg = classification_config(resolve_config(deep_merge(deep_merge(base, suggest(trial, params)), where)), "tune")
         trial.set_user_attr("config", cfg.model_dump(mode="json"))
         result = run_config(
-            cfg, Console(file=io.StringIO()), extra_callbacks=[PruningCallback(trial, monitor)], evaluate_test=False
+            cfg,
+            Console(file=io.StringIO()),
+            extra_callbacks=[PruningCallback(trial, monitor)],
+            evaluate_test=False,
+            tracking=tracking,
         )
         trial.set_user_attr("run_dir", str(result.run_dir))
         trial.set_user_attr("epochs_run", result.summary["epochs_run"])

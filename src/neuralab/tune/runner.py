@@ -16,6 +16,7 @@ from rich.table import Table
 from neuralab.config import deep_merge
 from neuralab.errors import UserError
 from neuralab.pipeline import classification_config, evaluate_run, resolve_config
+from neuralab.pipeline.tracking import Tracking, open_parent
 from neuralab.runs import atomic_write_json, atomic_write_text
 from neuralab.train.callbacks.monitor import infer_mode
 from neuralab.tune.objective import make_objective
@@ -62,7 +63,14 @@ def run_tune(
         make_pruner(pruner, probe.train.epochs),
         direction,
     )
-    study.optimize(make_objective(user, params, study_dir, monitor), n_trials=trials, timeout=timeout)
+    parent = open_parent(probe, study_dir.name, study_dir)
+    tracking = Tracking(parent.tracking_uri, parent.run_id) if parent else None
+    try:
+        study.optimize(make_objective(user, params, study_dir, monitor, tracking), n_trials=trials, timeout=timeout)
+    finally:
+        if parent:
+            finished = any(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials)
+            parent.finish({f"best_{monitor}": float(study.best_value)} if finished else {})
 
     complete = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
     if not complete:
