@@ -83,11 +83,11 @@ def plot_activations(out: Annotated[Path, typer.Option(help="PNG file to write")
     """Draw sigmoid, tanh, ReLU and leaky ReLU with their derivatives, as the tutorial does."""
     import numpy as np
 
-    from neuralab.plotting import plt
+    from neuralab.plotting import new_figure
     from neuralab.scratch.activations import FUNCTIONS
 
     x = np.linspace(-5, 5, 401)
-    fig, axes = plt.subplots(1, len(FUNCTIONS), figsize=(4 * len(FUNCTIONS), 3.4))
+    fig, axes = new_figure(1, len(FUNCTIONS), figsize=(4 * len(FUNCTIONS), 3.4))
     for ax, (name, (fn, grad)) in zip(axes, FUNCTIONS.items(), strict=True):
         ax.plot(x, fn(x), label=name)
         ax.plot(x, grad(x), "--", label="derivative")

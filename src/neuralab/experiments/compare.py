@@ -4,7 +4,6 @@ the config, what differs in the test metrics, and whether the accuracy differenc
 from __future__ import annotations
 
 import html
-import io
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,7 +14,7 @@ from neuralab.errors import UserError
 from neuralab.experiments.catalog import Entry, flatten, load_entry
 from neuralab.experiments.stats import Significance, mcnemar, welch
 from neuralab.files import atomic_write_text, load_tensors
-from neuralab.plotting import plt
+from neuralab.plotting import figure_bytes, new_figure, with_cjk_text
 from neuralab.report.plots import read_metrics
 
 METRICS = ("accuracy", "macro_f1", "balanced_accuracy", "loss")
@@ -86,8 +85,9 @@ def _curve(entry: Entry, key: str) -> list[float]:
     return [float(v) for v in np.mean([c[:length] for c in curves], axis=0)]
 
 
+@with_cjk_text
 def _curves_svg(comparison: Comparison) -> str:
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
+    fig, axes = new_figure(1, 2, figsize=(10, 3.6))
     for entry in comparison.entries:
         for ax, key in zip(axes, ("val_accuracy", "loss"), strict=True):
             curve = _curve(entry, key)
@@ -98,10 +98,7 @@ def _curves_svg(comparison: Comparison) -> str:
         ax.set_xlabel("epoch")
         ax.legend(fontsize=8)
     fig.tight_layout()
-    buffer = io.StringIO()
-    fig.savefig(buffer, format="svg")
-    plt.close(fig)
-    return buffer.getvalue()
+    return figure_bytes(fig, "svg").decode("utf-8")
 
 
 def _fmt(value: Any) -> str:

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import html
-import io
 
 import numpy as np
+from matplotlib.figure import Figure
 
-from neuralab.plotting import plt
+from neuralab.plotting import figure_bytes, new_figure, with_cjk_text
 
 
+@with_cjk_text
 def overlay_png(image: np.ndarray, heat: np.ndarray, caption: str, size_in: float = 2.6) -> bytes:
     """`image` uint8 [C, H, W]; `heat` [H, W] in [0, 1] drawn over it with a colour map."""
-    fig, ax = plt.subplots(figsize=(size_in, size_in + 0.35))
+    fig, ax = new_figure(figsize=(size_in, size_in + 0.35))
     if image.shape[0] == 1:
         ax.imshow(image[0], cmap="gray", vmin=0, vmax=255, interpolation="nearest")
     else:
@@ -23,10 +24,11 @@ def overlay_png(image: np.ndarray, heat: np.ndarray, caption: str, size_in: floa
     return _png(fig)
 
 
+@with_cjk_text
 def feature_bars_png(scores: np.ndarray, names: list[str], caption: str) -> bytes:
     """For vector inputs: the attribution of each feature, largest magnitude first."""
     order = np.argsort(-np.abs(scores))[:20][::-1]
-    fig, ax = plt.subplots(figsize=(4.5, 0.25 * len(order) + 0.8))
+    fig, ax = new_figure(figsize=(4.5, 0.25 * len(order) + 0.8))
     ax.barh([names[i] for i in order], scores[order], color=["#c0392b" if scores[i] > 0 else "#2e86c1" for i in order])
     ax.set_title(caption, fontsize=8)
     return _png(fig)
@@ -45,8 +47,5 @@ def tokens_html(tokens: list[str], scores: list[float], caption: str) -> str:
     return f"<figure><figcaption>{html.escape(caption)}</figcaption><p class='tokens'>{' '.join(spans)}</p></figure>"
 
 
-def _png(fig: plt.Figure) -> bytes:
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
-    plt.close(fig)
-    return buffer.getvalue()
+def _png(fig: Figure) -> bytes:
+    return figure_bytes(fig, "png", dpi=100, bbox_inches="tight")

@@ -11,7 +11,7 @@ from PIL import Image
 from rich.console import Console
 from torchvision.utils import make_grid
 
-from neuralab.plotting import plt
+from neuralab.plotting import figure_bytes, new_figure, with_cjk_text
 from neuralab.runs import atomic_write_bytes
 from neuralab.train.callbacks import Callback
 from neuralab.train.callbacks.base import Logs
@@ -60,10 +60,11 @@ class GanProgress(Callback):
         )
 
 
+@with_cjk_text
 def plot_curves(path: Path, rows: list[dict[str, Any]], fd_floor: float) -> None:
     """Losses, D's outputs and the pixel Frechet distance per epoch, with the train-vs-test floor."""
     epochs = [r["epoch"] for r in rows]
-    fig, axes = plt.subplots(1, 3, figsize=(13, 3.6))
+    fig, axes = new_figure(1, 3, figsize=(13, 3.6))
     for ax, title, series in (
         (axes[0], "losses", (("d_loss", "discriminator"), ("g_loss", "generator"))),
         (axes[1], "discriminator outputs", (("d_real", "D(real)"), ("d_fake", "D(G(z))"))),
@@ -77,7 +78,4 @@ def plot_curves(path: Path, rows: list[dict[str, Any]], fd_floor: float) -> None
         ax.set_xlabel("epoch")
         ax.legend()
     fig.tight_layout()
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=90)
-    plt.close(fig)
-    atomic_write_bytes(path, buffer.getvalue())
+    atomic_write_bytes(path, figure_bytes(fig, "png", dpi=90))

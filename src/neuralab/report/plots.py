@@ -1,14 +1,14 @@
-"""Training curves and the confusion matrix as PNG bytes (matplotlib, headless Agg backend)."""
+"""Training curves and the confusion matrix as PNG bytes (matplotlib figures, no backend needed)."""
 
 from __future__ import annotations
 
 import csv
-import io
 from pathlib import Path
 
 import numpy as np
+from matplotlib.figure import Figure
 
-from neuralab.plotting import plt
+from neuralab.plotting import figure_bytes, new_figure, with_cjk_text
 
 
 def read_metrics(path: Path) -> dict[str, list[float]]:
@@ -22,17 +22,15 @@ def read_metrics(path: Path) -> dict[str, list[float]]:
     return columns
 
 
-def _png(fig: plt.Figure) -> bytes:
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
-    plt.close(fig)
-    return buffer.getvalue()
+def _png(fig: Figure) -> bytes:
+    return figure_bytes(fig, "png", dpi=110, bbox_inches="tight")
 
 
+@with_cjk_text
 def curves_png(metrics: dict[str, list[float]]) -> bytes:
     """Loss and accuracy, train vs validation, and the learning rate, against the epoch."""
     epochs = metrics.get("epoch", [])
-    fig, axes = plt.subplots(1, 3, figsize=(13, 3.6))
+    fig, axes = new_figure(1, 3, figsize=(13, 3.6))
     for ax, (title, keys) in zip(
         axes,
         [("loss", ["loss", "val_loss"]), ("accuracy", ["accuracy", "val_accuracy"]), ("learning rate", ["lr"])],
@@ -48,10 +46,11 @@ def curves_png(metrics: dict[str, list[float]]) -> bytes:
     return _png(fig)
 
 
+@with_cjk_text
 def confusion_png(matrix: list[list[int]], classes: list[str]) -> bytes:
     data = np.asarray(matrix)
     size = max(4.0, 0.45 * len(classes) + 2)
-    fig, ax = plt.subplots(figsize=(size, size))
+    fig, ax = new_figure(figsize=(size, size))
     ax.imshow(data, cmap="Blues")
     ax.set_xticks(range(len(classes)), classes, rotation=60, ha="right")
     ax.set_yticks(range(len(classes)), classes)
@@ -72,8 +71,9 @@ def confusion_png(matrix: list[list[int]], classes: list[str]) -> bytes:
     return _png(fig)
 
 
+@with_cjk_text
 def lr_find_png(lrs: list[float], losses: list[float], suggestion: float) -> bytes:
-    fig, ax = plt.subplots(figsize=(6, 3.6))
+    fig, ax = new_figure(figsize=(6, 3.6))
     ax.plot(lrs, losses)
     ax.axvline(suggestion, color="red", linestyle="--", label=f"suggested lr {suggestion:.2e}")
     ax.set_xscale("log")
@@ -84,10 +84,11 @@ def lr_find_png(lrs: list[float], losses: list[float], suggestion: float) -> byt
     return _png(fig)
 
 
+@with_cjk_text
 def thumbnails_png(images: np.ndarray, title: str) -> bytes:
     """A row of uint8 [C, H, W] images (examples of one confusion), labelled by `title`."""
     count = len(images)
-    fig, axes = plt.subplots(1, count, figsize=(1.1 * count + 0.2, 1.4), squeeze=False)
+    fig, axes = new_figure(1, count, figsize=(1.1 * count + 0.2, 1.4), squeeze=False)
     for ax, image in zip(axes[0], images, strict=True):
         if image.shape[0] == 1:
             ax.imshow(image[0], cmap="gray", vmin=0, vmax=255, interpolation="nearest")

@@ -103,9 +103,10 @@ def trial_table(study: optuna.Study, monitor: str) -> Table:
 
 def save_plots(study: optuna.Study, study_dir: Path) -> list[Path]:
     """Optimization history, parameter importances and parallel coordinates, as PNG files."""
+    import matplotlib.pyplot as plt  # optuna draws with pyplot; its figures are closed once saved
     from optuna.visualization import matplotlib as ovm
 
-    from neuralab.plotting import plt
+    from neuralab.plotting import cjk_text
 
     written = []
     plots: dict[str, Callable[..., Any]] = {
@@ -114,15 +115,15 @@ def save_plots(study: optuna.Study, study_dir: Path) -> list[Path]:
         "parallel_coordinate": ovm.plot_parallel_coordinate,
     }
     for name, plot in plots.items():
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), cjk_text():
             warnings.simplefilter("ignore")
             try:
                 ax = plot(study)
             except (ValueError, RuntimeError):  # e.g. importances need two finished trials that differ
                 continue
-        figure = ax.figure if hasattr(ax, "figure") else ax.flat[0].figure
-        path = study_dir / f"{name}.png"
-        figure.savefig(path, dpi=100, bbox_inches="tight")
-        plt.close(figure)
+            figure = ax.figure if hasattr(ax, "figure") else ax.flat[0].figure
+            path = study_dir / f"{name}.png"
+            figure.savefig(path, dpi=100, bbox_inches="tight")
+            plt.close(figure)
         written.append(path)
     return written
