@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import optuna
@@ -123,3 +126,36 @@ def test_each_trial_is_an_mlflow_child_of_the_study(tmp_path: Path) -> None:
     assert sorted(c.info.run_name for c in children) == ["trial-0000", "trial-0001", "trial-0002"]
     assert all(c.data.tags["mlflow.parentRunId"] == parents[0].info.run_id for c in children)
     assert all("test_accuracy" not in c.data.metrics for c in children)  # trials never see the test split
+
+
+def test_a_killed_workers_trial_is_failed_and_run_again(tmp_path: Path) -> None:
+    """SIGKILL a worker mid-trial: the next worker marks that trial FAILED (its heartbeat stopped) and
+    runs its parameters again, instead of leaving it RUNNING forever."""
+    config = write_config(tmp_path / "c.yaml", train={"epochs": 60})  # long enough to be killed mid-trial
+    study_dir = tmp_path / "study"
+    cmd = [sys.executable, "-m", "neuralab.cli.main", "tune", str(config), "--out", str(study_dir), "--trials", "1",
+           "--pruner", "none", "--heartbeat", "1"]  # fmt: skip
+    doomed = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    storage = f"sqlite:///{study_dir / 'study.db'}"
+    deadline = time.monotonic() + 120
+    running: list[optuna.trial.FrozenTrial] = []
+    while not running and time.monotonic() < deadline and doomed.poll() is None:
+        time.sleep(0.5)
+        with contextlib.suppress(Exception):  # the study may not exist yet
+            study = optuna.load_study(study_name="neuralab", storage=storage)
+            running = study.get_trials(states=(optuna.trial.TrialState.RUNNING,))
+    assert running, "the worker never started a trial"
+    time.sleep(2)  # a heartbeat or two, mid-trial
+    doomed.send_signal(signal.SIGKILL)
+    doomed.wait(timeout=30)
+    time.sleep(3.5)  # the grace period (3 heartbeats) passes with no beat
+    survivor = run_cli("tune", str(config), "--out", str(study_dir), "--trials", "1", "--pruner", "none",
+                       "--heartbeat", "1", "--set", "train.epochs=2")  # fmt: skip
+    assert survivor.returncode == 0, survivor.stderr
+    trials = optuna.load_study(study_name="neuralab", storage=storage).trials
+    states = [t.state for t in trials]
+    assert optuna.trial.TrialState.RUNNING not in states
+    assert trials[0].state == optuna.trial.TrialState.FAIL
+    retry = trials[1]
+    assert retry.state == optuna.trial.TrialState.COMPLETE and retry.params == trials[0].params
+    assert optuna.storages.RetryHeartbeatStaleTrialCallback.retried_trial_number(retry) == 0

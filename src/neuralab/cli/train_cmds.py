@@ -126,6 +126,10 @@ def tune(
     pruner: Annotated[str, typer.Option(help="median, halving, hyperband or none")] = "median",
     storage: Annotated[str | None, typer.Option(help="RDB URL shared by workers (default: SQLite in --out)")] = None,
     seed: int = 0,
+    heartbeat: Annotated[
+        int, typer.Option(min=0, help="seconds between a running trial's heartbeats; a trial silent for 3 is retried")
+    ] = 10,
+    retries: Annotated[int, typer.Option(min=0, help="times a dead worker's trial is run again")] = 2,
     set_: Annotated[list[str] | None, typer.Option("--set", help="override a config key: key.sub=value")] = None,
 ) -> None:
     """Search hyperparameters with Optuna; every trial is scored on validation, the best once on test."""
@@ -134,7 +138,7 @@ def tune(
 
     user = deep_merge(load_yaml(config), parse_set(set_ or []))
     run_tune(user, out, trials=trials, timeout=timeout, sampler=sampler, pruner=pruner, storage=storage, seed=seed,
-             console=console)  # fmt: skip
+             heartbeat=heartbeat, max_retry=retries, console=console)  # fmt: skip
 
 
 @app.command("lr-find")

@@ -42,6 +42,8 @@ def run_tune(
     pruner: str = "median",
     storage: str | None = None,
     seed: int = 0,
+    heartbeat: int = 10,
+    max_retry: int = 2,
     console: Console | None = None,
 ) -> TuneResult:
     console = console or Console()
@@ -58,7 +60,7 @@ def run_tune(
     direction: Literal["minimize", "maximize"] = "minimize" if infer_mode(monitor) == "min" else "maximize"
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = open_study(
-        storage_for(study_dir, storage),
+        storage_for(study_dir, storage, heartbeat, max_retry),
         make_sampler(sampler, params, seed),
         make_pruner(pruner, probe.train.epochs),
         direction,

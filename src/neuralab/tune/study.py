@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import optuna
 
@@ -41,12 +42,28 @@ def make_pruner(name: str, max_epochs: int) -> optuna.pruners.BasePruner:
     raise UserError(f"unknown pruner {name!r}", hint=f"choose one of: {', '.join(PRUNERS)}")
 
 
-def storage_for(study_dir: Path, url: str | None) -> optuna.storages.BaseStorage:
-    """SQLite in the study folder by default; the timeout lets concurrent workers wait for the lock."""
+def storage_for(
+    study_dir: Path, url: str | None, heartbeat: int = 10, max_retry: int = 2
+) -> optuna.storages.BaseStorage:
+    """SQLite in the study folder by default; the timeout lets concurrent workers wait for the lock.
+
+    Every running trial beats every `heartbeat` seconds; one silent for three beats belonged to a
+    worker that died (SIGKILL, a lost machine): the next worker to ask for a trial marks it FAILED
+    and queues its parameters again, at most `max_retry` times. `heartbeat=0` turns this off.
+    """
     url = url or f"sqlite:///{(study_dir / 'study.db').resolve()}"
     connect_args = {"timeout": 60} if url.startswith("sqlite") else {}
+    liveness: dict[str, Any] = {}
+    if heartbeat > 0:
+        liveness = {
+            "heartbeat_interval": heartbeat,
+            "grace_period": 3 * heartbeat,
+            "heartbeat_stale_trial_callback": optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=max_retry),
+        }
     try:
-        return optuna.storages.RDBStorage(url, engine_kwargs={"connect_args": connect_args})
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            return optuna.storages.RDBStorage(url, engine_kwargs={"connect_args": connect_args}, **liveness)
     except Exception as err:  # unreachable server, missing driver, bad URL: all reach the user the same way
         raise UserError(f"cannot open study storage {url!r}: {str(err).splitlines()[0]}") from None
 
