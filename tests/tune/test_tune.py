@@ -18,6 +18,7 @@ from neuralab.config import load_yaml, validate
 from neuralab.errors import UserError
 from neuralab.tune import parse_search, run_tune
 from tests.conftest import run_cli
+from tests.tune.postgres_server import postgres_server, server_binaries
 
 BASE = {"data": {"name": "digits"}, "model": {"name": "mlp"}, "train": {"epochs": 2}}
 SEARCH = {
@@ -159,3 +160,33 @@ def test_a_killed_workers_trial_is_failed_and_run_again(tmp_path: Path) -> None:
     retry = trials[1]
     assert retry.state == optuna.trial.TrialState.COMPLETE and retry.params == trials[0].params
     assert optuna.storages.RetryHeartbeatStaleTrialCallback.retried_trial_number(retry) == 0
+
+
+def test_workers_share_a_study_on_a_real_postgresql_server(tmp_path: Path) -> None:
+    """Two worker processes and a later resume on one PostgreSQL study, as workers on several machines
+    would use it (the server here is local; the protocol is the same)."""
+    pytest.importorskip("psycopg2")
+    if server_binaries() is None:
+        pytest.skip("PostgreSQL server binaries are not installed (apt-get install postgresql)")
+    config = write_config(tmp_path / "c.yaml")
+    with postgres_server() as url:
+        cmd = [sys.executable, "-m", "neuralab.cli.main", "tune", str(config), "--trials", "2", "--pruner", "none",
+               "--storage", url]  # fmt: skip
+        workers = [
+            subprocess.Popen(
+                [*cmd, "--out", str(tmp_path / f"worker-{seed}"), "--seed", str(seed)],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+            )
+            for seed in (1, 2)
+        ]
+        for worker in workers:
+            _, err = worker.communicate(timeout=300)
+            assert worker.returncode == 0, err.decode()
+        resumed = run_cli("tune", str(config), "--trials", "1", "--pruner", "none", "--storage", url,
+                          "--out", str(tmp_path / "resumed"))  # fmt: skip
+        assert resumed.returncode == 0, resumed.stderr
+        study = optuna.load_study(study_name="neuralab", storage=url)
+        assert [t.state for t in study.trials] == [optuna.trial.TrialState.COMPLETE] * 5
+        best = json.loads((tmp_path / "resumed" / "best_test.json").read_text())
+        assert best["trial"] == study.best_trial.number  # chosen among every worker's trials

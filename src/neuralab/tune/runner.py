@@ -83,11 +83,17 @@ def run_tune(
     best_config.update(out_dir="runs", name=None)
     atomic_write_text(study_dir / "best.yaml", yaml.safe_dump(best_config, sort_keys=False))
     # The test split is looked at once, for the chosen configuration only.
-    best_test = evaluate_run(Path(best.user_attrs["run_dir"]), "test")
-    atomic_write_json(study_dir / "best_test.json", {"trial": best.number, "val": best.value, **best_test})
+    best_dir = Path(best.user_attrs["run_dir"])
     plots = save_plots(study, study_dir)
+    best_test: dict[str, Any] = {}
+    if best_dir.is_dir():
+        best_test = evaluate_run(best_dir, "test")
+        atomic_write_json(study_dir / "best_test.json", {"trial": best.number, "val": best.value, **best_test})
+        tested = f"; its test accuracy {100 * best_test['accuracy']:.2f}%"
+    else:  # a worker on another machine trained it: its folder is there, not here
+        tested = f"; it ran on another worker: test it there with `neuralab evaluate {best_dir} --split test`"
     console.print(
-        f"best trial {best.number}: {monitor} {best.value:.4f}; its test accuracy {100 * best_test['accuracy']:.2f}%\n"
+        f"best trial {best.number}: {monitor} {best.value:.4f}{tested}\n"
         f"train it again with: neuralab train {study_dir / 'best.yaml'}",
         highlight=False,
     )
