@@ -56,6 +56,7 @@ from neuralab.train.callbacks import (
     ProgressLogger,
     ReduceLROnPlateau,
 )
+from neuralab.train.callbacks.trackers import Tracker
 from neuralab.train.finetune import FineTuning, set_frozen
 from neuralab.train.losses import LossFn, cross_entropy, focal
 from neuralab.train.metrics import classification_metrics
@@ -106,7 +107,7 @@ def run_config(
     `tracking` files the MLflow record under a parent (a group of seeds, a study).
     """
     console = console or Console()
-    run = build(cfg, console, resume_dir, extra_callbacks, tracking or Tracking())
+    run = build(cfg, console, resume_dir, extra_callbacks, tracking)
     fit(run, console)
     return finish(run, console, evaluate_test)
 
@@ -259,6 +260,8 @@ def finish(run: ClassifyRun, console: Console, evaluate_test: bool) -> RunResult
         atomic_write_json(paths.summary, summary)
         if test_metrics is not None:
             write_report(paths.root)
-        confusion = confusion_png(test_metrics["confusion_matrix"], data.classes) if test_metrics else None
-        finish_trackers(run.trainer.callbacks.callbacks, paths.root, test_metrics, confusion)
+        callbacks = run.trainer.callbacks.callbacks
+        if any(isinstance(c, Tracker) for c in callbacks):  # the confusion PNG is drawn only for a tracker
+            confusion = confusion_png(test_metrics["confusion_matrix"], data.classes) if test_metrics else None
+            finish_trackers(callbacks, paths.root, test_metrics, confusion)
     return RunResult(paths.root, summary)
