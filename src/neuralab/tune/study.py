@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import time
 import warnings
 from pathlib import Path
 from typing import Any, Literal
 
 import optuna
+import sqlalchemy.exc
 
 from neuralab.errors import UserError
 from neuralab.tune.space import Param, grid_space
 
 SAMPLERS = ("tpe", "random", "grid", "cmaes")
 PRUNERS = ("none", "median", "halving", "hyperband")
+_CREATE_ATTEMPTS = 5
 
 
 def make_sampler(name: str, params: list[Param], seed: int) -> optuna.samplers.BaseSampler:
@@ -54,18 +57,34 @@ def storage_for(
     url = url or f"sqlite:///{(study_dir / 'study.db').resolve()}"
     connect_args = {"timeout": 60} if url.startswith("sqlite") else {}
     liveness: dict[str, Any] = {}
-    if heartbeat > 0:
-        liveness = {
-            "heartbeat_interval": heartbeat,
-            "grace_period": 3 * heartbeat,
-            "heartbeat_stale_trial_callback": optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=max_retry),
-        }
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        if heartbeat > 0:
+            callback = optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=max_retry)
+            liveness = {
+                "heartbeat_interval": heartbeat,
+                "grace_period": 3 * heartbeat,
+                "heartbeat_stale_trial_callback": callback,
+            }
+        return _open_rdb(url, connect_args, liveness)
+
+
+def _open_rdb(url: str, connect_args: dict[str, Any], liveness: dict[str, Any]) -> optuna.storages.RDBStorage:
+    """Workers started together on an empty database race to create its tables.
+
+    PostgreSQL answers the loser's CREATE TABLE with a unique violation on its catalogue (or "already
+    exists"); by then the winner's tables exist, so trying again a moment later opens them.
+    """
+    for attempt in range(_CREATE_ATTEMPTS):
+        try:
             return optuna.storages.RDBStorage(url, engine_kwargs={"connect_args": connect_args}, **liveness)
-    except Exception as err:  # unreachable server, missing driver, bad URL: all reach the user the same way
-        raise UserError(f"cannot open study storage {url!r}: {str(err).splitlines()[0]}") from None
+        except (sqlalchemy.exc.IntegrityError, sqlalchemy.exc.ProgrammingError) as err:
+            if attempt == _CREATE_ATTEMPTS - 1:
+                raise UserError(f"cannot open study storage {url!r}: {str(err).splitlines()[0]}") from None
+            time.sleep(0.2 * (attempt + 1))
+        except Exception as err:  # unreachable server, missing driver, bad URL: all reach the user the same way
+            raise UserError(f"cannot open study storage {url!r}: {str(err).splitlines()[0]}") from None
+    raise AssertionError("unreachable")
 
 
 Direction = Literal["minimize", "maximize"]
