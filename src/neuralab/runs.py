@@ -15,7 +15,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from neuralab.config import AnyRunConfig, RunConfig, load_yaml, validate
+from neuralab.config import AnyRunConfig, SupervisedRunConfig, load_yaml, validate
 from neuralab.data.transforms import Preprocess
 from neuralab.errors import UserError
 from neuralab.files import (
@@ -90,12 +90,12 @@ def new_run_dir(out_dir: Path, name: str) -> Path:
             candidate = out_dir / f"{name}-{n}"
 
 
-def default_run_name(cfg: RunConfig) -> str:
+def default_run_name(cfg: SupervisedRunConfig) -> str:
     return f"{cfg.data.name}-{cfg.model.name}-{time.strftime('%Y%m%d-%H%M%S')}"
 
 
 def model_card(
-    cfg: RunConfig,
+    cfg: SupervisedRunConfig,
     input_shape: tuple[int, ...],
     classes: list[str],
     preprocess: Preprocess,

@@ -26,7 +26,9 @@ def train(
     out: Annotated[Path | None, typer.Option(help="out_dir: parent of run folders")] = None,
     name: Annotated[str | None, typer.Option(help="run folder name")] = None,
     resume: Annotated[Path | None, typer.Option(help="continue the interrupted run in this folder")] = None,
-    task: Annotated[str | None, typer.Option(help="task: classify (default) or gan (a DCGAN on the images)")] = None,
+    task: Annotated[
+        str | None, typer.Option(help="task: classify (default), regress (numbers from a table) or gan (a DCGAN)")
+    ] = None,
     repeats: Annotated[int | None, typer.Option(min=2, help="train over seeds 0..N-1 into one group folder")] = None,
     seeds: Annotated[str | None, typer.Option(help="train over these seeds (e.g. 0,1,2) into one group")] = None,
 ) -> None:
@@ -57,11 +59,20 @@ def train(
         _print_gan(result.run_dir, result.summary)
         return
     test = result.summary["test"]
-    console.print(
-        f"test accuracy [bold]{100 * test['accuracy']:.2f}%[/], macro-F1 {100 * test['macro_f1']:.2f}% "
-        f"({result.summary['train_seconds']:.1f} s training, {result.summary['train_images_per_s']:.0f} examples/s)",
-        highlight=False,
-    )
+    if result.summary.get("task") == "regress":
+        baseline = test["mean_baseline"]
+        console.print(
+            f"test RMSE [bold]{test['rmse']:.4g}[/], MAE {test['mae']:.4g}, R² {test['r2']:.3f} (predicting the "
+            f"training mean: RMSE {baseline['rmse']:.4g}) in {result.summary['train_seconds']:.1f} s",
+            highlight=False,
+        )
+    else:
+        console.print(
+            f"test accuracy [bold]{100 * test['accuracy']:.2f}%[/], macro-F1 {100 * test['macro_f1']:.2f}% "
+            f"({result.summary['train_seconds']:.1f} s training, "
+            f"{result.summary['train_images_per_s']:.0f} examples/s)",
+            highlight=False,
+        )
     console.print(f"run folder: {result.run_dir}", highlight=False)
     console.print(f"report:     {result.run_dir / 'report.html'}", highlight=False)
 

@@ -21,11 +21,14 @@ from neuralab.config.sections import (
     GanTrainConfig,
     ModelConfig,
     OptimConfig,
+    RegressTrainConfig,
     SchedConfig,
     TrainConfig,
     _Section,
 )
 from neuralab.errors import UserError
+
+_TASKS = "classify, regress (numbers from a table), or gan (a DCGAN on the images)"
 
 
 class _RunBase(_Section):
@@ -40,26 +43,37 @@ class _RunBase(_Section):
 class RunConfig(_RunBase):
     """A classification run (`task: classify`, the default)."""
 
-    task: Literal["classify"] = Field("classify", description="classify, or gan: a DCGAN on the images")
+    task: Literal["classify"] = Field("classify", description=_TASKS)
     model: ModelConfig = Field(default_factory=ModelConfig)  # type: ignore[arg-type]
     optim: OptimConfig = Field(default_factory=OptimConfig)  # type: ignore[arg-type]
     sched: SchedConfig = Field(default_factory=SchedConfig)  # type: ignore[arg-type]
     train: TrainConfig = Field(default_factory=TrainConfig)  # type: ignore[arg-type]
 
 
+class RegressRunConfig(_RunBase):
+    """A regression run (`task: regress`): tables of mixed columns to one or more numbers."""
+
+    task: Literal["regress"] = Field("regress", description=_TASKS)
+    model: ModelConfig = Field(default_factory=ModelConfig)  # type: ignore[arg-type]
+    optim: OptimConfig = Field(default_factory=OptimConfig)  # type: ignore[arg-type]
+    sched: SchedConfig = Field(default_factory=SchedConfig)  # type: ignore[arg-type]
+    train: RegressTrainConfig = Field(default_factory=RegressTrainConfig)  # type: ignore[arg-type]
+
+
 class GanRunConfig(_RunBase):
     """A DCGAN run (`task: gan`): its nets are fixed, so it has `gan` instead of `model` and `sched`."""
 
-    task: Literal["gan"] = Field("gan", description="classify, or gan: a DCGAN on the images")
+    task: Literal["gan"] = Field("gan", description=_TASKS)
     optim: GanOptimConfig = Field(default_factory=GanOptimConfig)  # type: ignore[arg-type]
     train: GanTrainConfig = Field(default_factory=GanTrainConfig)  # type: ignore[arg-type]
     gan: GanConfig = Field(default_factory=GanConfig)  # type: ignore[arg-type]
 
 
-AnyRunConfig = RunConfig | GanRunConfig
-TASKS: dict[str, type[_RunBase]] = {"classify": RunConfig, "gan": GanRunConfig}
+AnyRunConfig = RunConfig | RegressRunConfig | GanRunConfig
+SupervisedRunConfig = RunConfig | RegressRunConfig  # the tasks with a model, labels or targets, and splits
+TASKS: dict[str, type[_RunBase]] = {"classify": RunConfig, "regress": RegressRunConfig, "gan": GanRunConfig}
 _ADAPTER: TypeAdapter[AnyRunConfig] = TypeAdapter(
-    Annotated[RunConfig | GanRunConfig, Field(discriminator="task")]  # type: ignore[arg-type]
+    Annotated[RunConfig | RegressRunConfig | GanRunConfig, Field(discriminator="task")]  # type: ignore[arg-type]
 )
 
 

@@ -26,7 +26,10 @@ class DataConfig(_Section):
     augment: Literal["none", "flip", "crop", "flip-crop"] = Field("none", description="batched train augmentation")
     crop_padding: int = Field(2, ge=0, description="pixels of zero padding for random crops")
     image_size: int | None = Field(None, gt=0, description="resize folder images to this square size")
-    target_column: str = Field("label", description="CSV column holding the class label")
+    target_column: str = Field("label", description="CSV column holding the class label (regression: the target)")
+    target_columns: list[str] | None = Field(
+        None, description="regression: several numeric target columns, one model output each (multi-output)"
+    )
     test_file: Path | None = Field(None, description="CSV of test rows (otherwise a stratified 20% is held out)")
     num_workers: int = Field(2, ge=0, description="DataLoader workers for folder datasets")
     text_column: str = Field("text", description="CSV column holding the text (csv-text)")
@@ -97,25 +100,41 @@ class _LoopConfig(_Section):
     checkpoint_every_s: float = Field(60.0, ge=0, description="also checkpoint when this many seconds passed")
 
 
-class TrainConfig(_LoopConfig):
+class _FitConfig(_LoopConfig):
+    """`train` settings shared by the supervised tasks (classify, regress)."""
+
     epochs: int = Field(10, gt=0, description="passes over the training split")
     batch_size: int = Field(64, gt=0, description="examples per optimizer step")
     eval_batch_size: int = Field(1024, gt=0, description="examples per forward pass when evaluating")
     seed: int = Field(0, description="seeds weights, splits, shuffling and augmentation")
-    label_smoothing: float = Field(0.0, ge=0, lt=1, description="share of each target spread over all classes")
     grad_clip: float | None = Field(None, gt=0, description="clip threshold; None disables clipping")
     grad_clip_mode: Literal["norm", "value"] = Field("norm", description="clip the global norm or each value")
     early_stopping: int | None = Field(None, gt=0, description="patience in epochs; None disables")
+    grad_monitor_every: int = Field(50, ge=0, description="sample gradient/activation health every N steps (0: off)")
+    loggers: list[Literal["csv", "tensorboard", "mlflow"]] = Field(
+        ["csv"], description="trackers besides metrics.csv (always written): tensorboard, mlflow"
+    )
+
+
+class TrainConfig(_FitConfig):
+    """`train` of a classification run."""
+
     monitor: str = Field("val_accuracy", description="metric for early stopping and the best checkpoint")
+    label_smoothing: float = Field(0.0, ge=0, lt=1, description="share of each target spread over all classes")
     balance: Literal["none", "class_weights", "sampler", "focal", "auto"] = Field(
         "auto", description="class-imbalance remedy; auto picks class_weights when the labels are skewed"
     )
     imbalance_ratio: float = Field(3.0, gt=1, description="auto: most/least frequent class count that counts as skewed")
     focal_gamma: float = Field(2.0, ge=0, description="focal loss focusing parameter")
-    grad_monitor_every: int = Field(50, ge=0, description="sample gradient/activation health every N steps (0: off)")
-    loggers: list[Literal["csv", "tensorboard", "mlflow"]] = Field(
-        ["csv"], description="trackers besides metrics.csv (always written): tensorboard, mlflow"
-    )
+
+
+class RegressTrainConfig(_FitConfig):
+    """`train` of a regression run: the loss is on standardised targets, metrics are in the target's units."""
+
+    monitor: str = Field("val_rmse", description="metric for early stopping and the best checkpoint (val_rmse, "
+                         "val_mae, val_r2, val_loss)")  # fmt: skip
+    loss: Literal["mse", "mae", "huber"] = Field("mse", description="mse, mae (L1), or huber (robust to outliers)")
+    huber_delta: float = Field(1.0, gt=0, description="huber: where the loss turns linear, in target std units")
 
 
 class GanConfig(_Section):

@@ -55,6 +55,7 @@ class LoadOptions:
     file: Path | None = None
     image_size: int | None = None
     target_column: str = "label"
+    target_columns: tuple[str, ...] | list[str] | None = None
     test_file: Path | None = None
     text_column: str = "text"
 

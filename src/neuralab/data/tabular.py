@@ -61,12 +61,31 @@ def read_csv(path: Path, target: str) -> tuple[list[str], np.ndarray, list[str]]
     return features, x, labels
 
 
+def refuse_numeric_target(path: Path, column: str, values: list[str], rows: int) -> None:
+    """Hundreds of distinct numbers in the label column are a quantity to predict, not classes."""
+    numeric = all(_is_number(v) for v in values)
+    if numeric and len(values) > max(20, rows // 10):
+        raise UserError(
+            f"{path}: column {column!r} holds {len(values)} different numbers in {rows} rows: a quantity, not classes",
+            hint="predict it with regression: task: regress (or --set task=regress) with dataset table",
+        )
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
 def load_csv(options: LoadOptions) -> LoadedData:
     if options.file is None:
         raise UserError("dataset csv needs a file: --data train.csv (data.file)")
     path = Path(options.file).expanduser()
     features, x, raw_labels = read_csv(path, options.target_column)
     classes = sorted(set(raw_labels))
+    refuse_numeric_target(path, options.target_column, classes, len(raw_labels))
     index = {name: i for i, name in enumerate(classes)}
     y = np.asarray([index[v] for v in raw_labels], dtype=np.int64)
     if options.test_file is not None:

@@ -13,7 +13,7 @@ from typing import Any
 
 import torch
 
-from neuralab.config import AnyRunConfig, DataConfig, RunConfig, deep_merge, validate
+from neuralab.config import AnyRunConfig, DataConfig, RunConfig, SupervisedRunConfig, deep_merge, validate
 from neuralab.data import DATASETS, BatchAugment, BatchLoader, LoadedData, LoadOptions, Samples, TensorSamples
 from neuralab.data.folder import FolderSamples
 from neuralab.data.splits import stratified_split, stratified_subset
@@ -24,15 +24,15 @@ from neuralab.train import Device
 
 
 def resolve_config(user: dict[str, Any]) -> AnyRunConfig:
-    """Validate the user's settings on top of the dataset's recipe (classification runs only).
+    """Validate the user's settings on top of the dataset's recipe (which may set the task: diabetes regresses).
 
     A section whose `name` the user chose (model, optim, sched) drops the recipe's section, so a
     recipe's `model.args` never reach a different model.
     """
-    if user.get("task", "classify") != "classify":
-        return validate(user)
     dataset = (user.get("data") or {}).get("name", "digits")
     recipe = dict(DATASETS.get(dataset).recipe) if dataset in DATASETS else {}
+    if user.get("task", recipe.get("task", "classify")) != recipe.get("task", "classify"):
+        return validate(user)  # the recipe is for another task (a GAN on Fashion-MNIST)
     for section, values in user.items():
         if isinstance(values, dict) and "name" in values and section != "data":
             recipe.pop(section, None)
@@ -138,7 +138,7 @@ def data_fingerprint(samples: Samples) -> str:
 
 def make_loader(
     samples: Samples,
-    cfg: RunConfig,
+    cfg: SupervisedRunConfig,
     preprocess: Preprocess,
     device: Device,
     *,

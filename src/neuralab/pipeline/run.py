@@ -6,16 +6,19 @@ from pathlib import Path
 
 from rich.console import Console
 
-from neuralab.config import AnyRunConfig, GanRunConfig
+from neuralab.config import AnyRunConfig, GanRunConfig, RegressRunConfig
 from neuralab.pipeline.classify import RunResult, run_config
 from neuralab.pipeline.gan import run_gan
 from neuralab.pipeline.machinery import read_run_config
+from neuralab.pipeline.regress import run_regression
 
 
 def train(cfg: AnyRunConfig, console: Console | None = None, resume_dir: Path | None = None) -> RunResult:
     """Train `cfg` (or continue the run in `resume_dir`) with its task's loop."""
     if isinstance(cfg, GanRunConfig):
         return RunResult(*run_gan(cfg, console, resume_dir))
+    if isinstance(cfg, RegressRunConfig):
+        return RunResult(*run_regression(cfg, console, resume_dir))
     return run_config(cfg, console, resume_dir=resume_dir)
 
 

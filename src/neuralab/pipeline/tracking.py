@@ -10,7 +10,7 @@ from typing import Any
 
 import torch
 
-from neuralab.config import RunConfig
+from neuralab.config import SupervisedRunConfig
 from neuralab.errors import UserError
 from neuralab.runs import RunPaths
 from neuralab.train.callbacks.base import Callback
@@ -54,11 +54,13 @@ class Tracking:
     parent_run_id: str | None = None
 
 
-def experiment_name(cfg: RunConfig) -> str:
+def experiment_name(cfg: SupervisedRunConfig) -> str:
     return f"{cfg.data.name}-{cfg.model.name}"
 
 
-def make_trackers(cfg: RunConfig, paths: RunPaths, example: torch.Tensor | None, tracking: Tracking) -> list[Tracker]:
+def make_trackers(
+    cfg: SupervisedRunConfig, paths: RunPaths, example: torch.Tensor | None, tracking: Tracking
+) -> list[Tracker]:
     """One tracker per logger in `train.loggers` (csv is metrics.csv, which every run writes anyway)."""
     trackers: list[Tracker] = []
     if "tensorboard" in cfg.train.loggers:
@@ -70,7 +72,7 @@ def make_trackers(cfg: RunConfig, paths: RunPaths, example: torch.Tensor | None,
     return trackers
 
 
-def open_parent(cfg: RunConfig, name: str, store_root: Path) -> MLflowParent | None:
+def open_parent(cfg: SupervisedRunConfig, name: str, store_root: Path) -> MLflowParent | None:
     """The parent MLflow run of a group or a study, when `train.loggers` has mlflow."""
     if "mlflow" not in cfg.train.loggers:
         return None

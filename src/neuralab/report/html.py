@@ -11,6 +11,7 @@ from typing import Any
 from neuralab.errors import UserError
 from neuralab.report.errors import explained_errors, most_confused, pair_examples
 from neuralab.report.plots import confusion_png, curves_png, read_metrics, thumbnails_png
+from neuralab.report.regression import regression_sections
 from neuralab.runs import RunPaths, atomic_write_text, read_json
 
 
@@ -27,12 +28,32 @@ def _per_class_table(per_class: dict[str, dict[str, Any]]) -> str:
     return f"<table><tr><th>class</th><th>precision</th><th>recall</th><th>F1</th><th>support</th></tr>{rows}</table>"
 
 
+def _headline(test: dict[str, Any], summary: dict[str, Any]) -> str:
+    what = f"{html.escape(summary['model'])} on {html.escape(summary['dataset'])}"
+    if summary.get("task") == "regress":
+        return (f"<p>{what}, predicting {html.escape(', '.join(summary['targets']))}: test RMSE "
+                f"<b>{test['rmse']:.4g}</b>, R² {test['r2']:.3f}.</p>")  # fmt: skip
+    return f"<p>{what}: test accuracy <b>{100 * test['accuracy']:.2f}%</b>, macro-F1 {100 * test['macro_f1']:.2f}%.</p>"
+
+
 def _metrics_table(test: dict[str, Any], summary: dict[str, Any]) -> str:
+    if summary.get("task") == "regress":
+        baseline = test["mean_baseline"]
+        first = [
+            ("test RMSE", f"{test['rmse']:.4g} (predicting the training mean: {baseline['rmse']:.4g})"),
+            ("test MAE", f"{test['mae']:.4g} (predicting the training mean: {baseline['mae']:.4g})"),
+            ("test R²", f"{test['r2']:.3f}"),
+            ("test loss (standardised targets)", f"{test['loss']:.4f}"),
+        ]
+    else:
+        first = [
+            ("test accuracy", f"{100 * test['accuracy']:.2f}%"),
+            ("test macro-F1", f"{100 * test['macro_f1']:.2f}%"),
+            ("test balanced accuracy", f"{100 * test['balanced_accuracy']:.2f}%"),
+            ("test loss", f"{test['loss']:.4f}"),
+        ]
     rows = [
-        ("test accuracy", f"{100 * test['accuracy']:.2f}%"),
-        ("test macro-F1", f"{100 * test['macro_f1']:.2f}%"),
-        ("test balanced accuracy", f"{100 * test['balanced_accuracy']:.2f}%"),
-        ("test loss", f"{test['loss']:.4f}"),
+        *first,
         ("best validation epoch", f"{summary['best']['epoch']} of {summary['epochs_run']}"),
         ("training time", f"{summary['train_seconds']:.1f} s ({summary['train_images_per_s']:.0f} images/s)"),
         ("parameters", f"{summary['parameters']['trainable']:,} trainable, {summary['parameters']['frozen']:,} frozen"),
@@ -89,12 +110,9 @@ def write_report(run_dir: Path, trust_code: bool = False) -> Path:
             hint=f"`neuralab evaluate {paths.root}` computes it; retrain the config to get a report; from Python, "
             "call model.evaluate(x_test, y_test) before model.save(...)",
         )
-    sections = [
-        f"<h1>{html.escape(paths.root.name)}</h1>",
-        f"<p>{html.escape(summary['model'])} on {html.escape(summary['dataset'])}: test accuracy "
-        f"<b>{100 * test['accuracy']:.2f}%</b>, macro-F1 {100 * test['macro_f1']:.2f}%.</p>",
-        "<h2>Final metrics</h2>" + _metrics_table(test, summary),
-    ]
+    regression = summary.get("task") == "regress"
+    sections = [f"<h1>{html.escape(paths.root.name)}</h1>", _headline(test, summary)]
+    sections.append("<h2>Final metrics</h2>" + _metrics_table(test, summary))
     if paths.metrics.exists():
         sections.append("<h2>Training curves</h2>" + _img(curves_png(read_metrics(paths.metrics)), "training curves"))
     findings_path = paths.root / "findings.json"
@@ -107,11 +125,16 @@ def write_report(run_dir: Path, trust_code: bool = False) -> Path:
             for f in read_json(findings_path)
         )
         sections.append("<h2>Diagnosis</h2>" + (f"<ul>{items}</ul>" if items else "<p>No problems found.</p>"))
+    if regression:
+        sections += regression_sections(paths.root, summary, _img)
+    else:
+        sections += [
+            "<h2>Confusion matrix (test)</h2>"
+            + _img(confusion_png(test["confusion_matrix"], card["classes"]), "confusion matrix"),
+            *_error_analysis(paths.root, test, card["classes"], trust_code),
+            "<h2>Per class (test)</h2>" + _per_class_table(test["per_class"]),
+        ]
     sections += [
-        "<h2>Confusion matrix (test)</h2>"
-        + _img(confusion_png(test["confusion_matrix"], card["classes"]), "confusion matrix"),
-        *_error_analysis(paths.root, test, card["classes"], trust_code),
-        "<h2>Per class (test)</h2>" + _per_class_table(test["per_class"]),
         "<h2>Config</h2><pre>" + html.escape(paths.config.read_text(encoding="utf-8")) + "</pre>",
         "<h2>Reproducibility</h2><pre>"
         + html.escape(

@@ -28,13 +28,12 @@ def _png(fig: Figure) -> bytes:
 
 @with_cjk_text
 def curves_png(metrics: dict[str, list[float]]) -> bytes:
-    """Loss and accuracy, train vs validation, and the learning rate, against the epoch."""
+    """Loss and accuracy (RMSE for regression), train vs validation, and the learning rate, against the epoch."""
     epochs = metrics.get("epoch", [])
     fig, axes = new_figure(1, 3, figsize=(13, 3.6))
+    second = ("accuracy", ["accuracy", "val_accuracy"]) if "accuracy" in metrics else ("RMSE", ["val_rmse"])
     for ax, (title, keys) in zip(
-        axes,
-        [("loss", ["loss", "val_loss"]), ("accuracy", ["accuracy", "val_accuracy"]), ("learning rate", ["lr"])],
-        strict=True,
+        axes, [("loss", ["loss", "val_loss"]), second, ("learning rate", ["lr"])], strict=True
     ):
         for key in keys:
             if key in metrics:

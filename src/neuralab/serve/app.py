@@ -72,7 +72,7 @@ def create_app(run_dir: Path, settings: ServeSettings | None = None) -> FastAPI:
     metrics = Metrics()
 
     def run_batch(items: list[torch.Tensor]) -> list[np.ndarray]:
-        return list(predictor.predict_proba(items))
+        return list(predictor.predict_batch(items))
 
     batcher: MicroBatcher[torch.Tensor] = MicroBatcher(
         run_batch, settings.max_batch, settings.max_wait_ms, on_batch=metrics.batch_size.observe

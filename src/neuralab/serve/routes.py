@@ -56,7 +56,8 @@ BATCH_DOC = _request_body_doc(
     responses=_error_responses(),
     openapi_extra=SINGLE_DOC,
     summary="Classify one input: an uploaded image (field `file`), or JSON with image_base64, array or text; "
-    "the tutorial's JSON {data: [input, ...]} gets {predictions: [...]}",
+    "the tutorial's JSON {data: [input, ...]} gets {predictions: [...]}; a regression model takes JSON "
+    "{rows: [{column: value}, ...]} and answers {predictions: [{target: value}, ...]}",
 )
 async def predict(
     request: Request,
@@ -69,7 +70,8 @@ async def predict(
     probs = np.stack(await state.batcher.submit_many(tensors))
     rows = state.prediction_body(probs, top_k or body_k)
     body = {"predictions": rows} if tutorial else rows[0]
-    return JSONResponse({**body, "request_id": request_id_of(request.scope)})
+    notes = getattr(request.state, "notes", None) or {}  # a regression's unseen categories and filled gaps
+    return JSONResponse({**body, **notes, "request_id": request_id_of(request.scope)})
 
 
 @router.post(

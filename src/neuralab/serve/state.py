@@ -24,6 +24,7 @@ from neuralab.serve.monitoring import Metrics
 from neuralab.serve.predictor import Predictor
 from neuralab.serve.schemas import BatchRequest, Instance, PredictRequest
 from neuralab.serve.settings import ServeSettings
+from neuralab.serve.tables import table_inputs
 
 INLINE_DECODE_BYTES = 64 * 1024  # small images decode on the event loop; bigger ones in a thread
 
@@ -40,6 +41,8 @@ class ServeState:
         return self.settings.limits
 
     def prediction_body(self, probs: np.ndarray, top_k: int) -> list[dict[str, Any]]:
+        if self.predictor.task == "regress":
+            return self.predictor.value_rows(probs)
         rows = self.predictor.top_k(probs, top_k)
         for row in rows:
             self.metrics.predictions.labels(row.label).inc()
@@ -126,6 +129,8 @@ async def single_input(request: Request) -> tuple[torch.Tensor, int]:
 async def batch_inputs(request: Request) -> tuple[list[torch.Tensor], int]:
     """Dependency: the inputs of /predict/batch (files in `files`, or JSON instances) with the body's top_k."""
     state = get_state(request)
+    if state.predictor.table is not None:
+        raise InputError("this regression model takes rows at /predict: {'rows': [...]}", 415, "wrong_input")
     limits = state.limits
     if content_kind(request) == "multipart":
         return [await image_tensor(state, data) for data in await uploads(request, limits, "files", many=True)], 5
@@ -157,8 +162,17 @@ async def tutorial_rows(request: Request, state: ServeState) -> list[torch.Tenso
 
 
 async def predict_inputs(request: Request) -> tuple[list[torch.Tensor], int, bool]:
-    """Dependency of /predict: one input (upload or our JSON), or the tutorial's `{"data": [...]}` batch."""
+    """Dependency of /predict: one input (upload or our JSON), or the tutorial's `{"data": [...]}` batch.
+
+    A regression model takes table rows instead; what their encoding guessed goes to `request.state.notes`.
+    """
     state = get_state(request)
+    if state.predictor.table is not None:
+        if content_kind(request) != "json":
+            raise InputError("this model takes table rows as JSON {'rows': [...]}", 415, "wrong_input")
+        parsed = table_inputs(await request.body(), state.predictor.table, state.limits)
+        request.state.notes = parsed.notes
+        return parsed.tensors, 1, True
     rows = await tutorial_rows(request, state)
     if rows is not None:
         return rows, 5, True

@@ -25,12 +25,30 @@ def mse() -> LossFn:
     return lambda output, target: F.mse_loss(output.float(), target.float())
 
 
+def mae() -> LossFn:
+    return lambda output, target: F.l1_loss(output.float(), target.float())
+
+
+def huber(delta: float = 1.0) -> LossFn:
+    """Quadratic within `delta` of the target, linear beyond: one outlier cannot dominate the gradient."""
+    return lambda output, target: F.huber_loss(output.float(), target.float(), delta=delta)
+
+
+def regression_loss(name: str, huber_delta: float = 1.0) -> LossFn:
+    if name == "huber":
+        return huber(huber_delta)
+    return {"mse": mse, "mae": mae}[name]()
+
+
 _BY_NAME: dict[str, Callable[[], LossFn]] = {
     "cross_entropy": cross_entropy,
     "categorical_crossentropy": cross_entropy,
     "sparse_categorical_crossentropy": cross_entropy,
     "mse": mse,
     "mean_squared_error": mse,
+    "mae": mae,
+    "mean_absolute_error": mae,
+    "huber": huber,
 }
 
 

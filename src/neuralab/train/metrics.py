@@ -1,4 +1,4 @@
-"""Classification metrics from scikit-learn, in one dict that summary.json and reports share."""
+"""Classification and regression metrics from scikit-learn, in one dict that summary.json and reports share."""
 
 from __future__ import annotations
 
@@ -44,3 +44,26 @@ def balanced_accuracy(y_true: np.ndarray, y_pred: np.ndarray) -> float:
 
     """Mean per-class recall: the accuracy that a majority class cannot inflate."""
     return float(balanced_accuracy_score(y_true, y_pred)) if len(y_true) else 0.0
+
+
+def regression_metrics(y_true: np.ndarray, y_pred: np.ndarray, names: list[str]) -> dict[str, Any]:
+    """RMSE, MAE and R² in the target's units (averaged over outputs), and per output when there are several."""
+    from sklearn.metrics import mean_absolute_error, mean_squared_error, r2_score
+
+    y_true, y_pred = np.asarray(y_true).reshape(len(y_true), -1), np.asarray(y_pred).reshape(len(y_pred), -1)
+    if len(y_true) == 0:
+        return {"rmse": float("nan"), "mae": float("nan"), "r2": float("nan")}
+    per_output = {
+        name: {
+            "rmse": float(np.sqrt(mean_squared_error(y_true[:, i], y_pred[:, i]))),
+            "mae": float(mean_absolute_error(y_true[:, i], y_pred[:, i])),
+            "r2": float(r2_score(y_true[:, i], y_pred[:, i])) if len(y_true) > 1 else float("nan"),
+        }
+        for i, name in enumerate(names)
+    }
+    metrics: dict[str, Any] = {
+        key: float(np.mean([m[key] for m in per_output.values()])) for key in ("rmse", "mae", "r2")
+    }
+    if len(names) > 1:
+        metrics["per_output"] = per_output
+    return metrics

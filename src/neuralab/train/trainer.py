@@ -8,7 +8,7 @@ derive each batch from (seed, epoch, batch).
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -88,6 +88,7 @@ class Trainer(LoopBase):
         grad_clip_mode: str = "norm",
         l1: float = 0.0,
         classification: bool = True,
+        val_metrics: Callable[[np.ndarray, np.ndarray], dict[str, float]] | None = None,
     ) -> None:
         self.device = device or Device.create("cpu")
         self.model = self.device.setup(model)
@@ -98,6 +99,7 @@ class Trainer(LoopBase):
         self.grad_clip_mode = grad_clip_mode
         self.l1 = l1
         self.classification = classification
+        self.val_metrics = val_metrics  # regression: (targets, outputs) -> metrics in the target's units
         self._init_loop(callbacks)
         acc_dtype = torch.float32 if self.device.device.type == "mps" else torch.float64
         self._running = torch.zeros(3, dtype=acc_dtype, device=self.device.device)  # loss sum, correct, seen
@@ -189,6 +191,8 @@ class Trainer(LoopBase):
                 logs["val_accuracy"] = result.accuracy
                 logs["val_balanced_accuracy"] = balanced_accuracy(result.y_true, result.y_pred)
                 logs["val_macro_f1"] = macro_f1(result.y_true, result.y_pred)
+            elif self.val_metrics is not None:
+                logs.update({f"val_{k}": v for k, v in self.val_metrics(result.y_true, result.y_pred).items()})
         logs["lr"] = lr
         return logs
 

@@ -15,6 +15,8 @@ _COLUMNS = {
     "val_loss": "val_loss",
     "val_accuracy": "val_acc",
     "val_macro_f1": "val_f1",
+    "val_rmse": "val_rmse",
+    "val_r2": "val_r2",
     "lr": "lr",
     "epoch_s": "sec",
 }
@@ -27,6 +29,8 @@ def _fmt(key: str, value: Any) -> str:
         return f"{value:.1f}"
     if "accuracy" in key or "f1" in key:
         return f"{100 * value:.2f}%"
+    if key == "val_rmse":
+        return f"{value:.4g}"
     return f"{value:.4f}"
 
 

@@ -1,0 +1,114 @@
+"""Regression against scikit-learn's classical models, on the same split, seeds averaged. One JSON line.
+
+Dataset: scikit-learn's diabetes (embedded; 442 rows, a fixed 20% test split). neuralab trains its
+`diabetes` recipe (an MLP on standardised features, best epoch chosen on a 10% validation split of
+the training rows); RidgeCV (alphas chosen by its own cross-validation) and
+HistGradientBoostingRegressor fit the same training rows. RMSE and R² on the test rows.
+
+`--split dev` never touches the test rows: it holds out 20% of the training rows instead, which is how
+the recipe was chosen (`--set` tries other settings there). `--dataset california-housing` needs the file
+cached by scikit-learn (it is fetched when online).
+
+Usage: python benchmarks/regression.py [--seeds 0,1,2] [--split test|dev] [--set train.epochs=200 ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from rich.console import Console
+
+from neuralab.config import deep_merge, parse_set
+from neuralab.data import DATASETS, LoadOptions
+from neuralab.data.regression_datasets import held_out_test
+from neuralab.data.table import TableSamples
+from neuralab.pipeline import resolve_config
+from neuralab.pipeline import train as train_run
+
+
+def write_csv(path: Path, samples: TableSamples, target: str) -> None:
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow([*samples.columns, target])
+        for row, y in zip(samples.rows.tolist(), samples.targets[:, 0].tolist(), strict=True):
+            writer.writerow([*row, y])
+
+
+def sklearn_scores(train: TableSamples, test: TableSamples, seed: int) -> dict[str, dict[str, float]]:
+    from sklearn.ensemble import HistGradientBoostingRegressor
+    from sklearn.linear_model import RidgeCV
+    from sklearn.metrics import mean_squared_error, r2_score
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    x, y = train.rows.astype(np.float64), train.targets[:, 0].numpy()
+    x_test, y_test = test.rows.astype(np.float64), test.targets[:, 0].numpy()
+    models = {
+        "ridge_cv": make_pipeline(StandardScaler(), RidgeCV(alphas=np.logspace(-3, 3, 13))),
+        "hist_gradient_boosting": HistGradientBoostingRegressor(random_state=seed),
+    }
+    scores = {}
+    for name, model in models.items():
+        pred = model.fit(x, y).predict(x_test)
+        scores[name] = {"rmse": float(np.sqrt(mean_squared_error(y_test, pred))), "r2": float(r2_score(y_test, pred))}
+    return scores
+
+
+def summarise(values: list[float]) -> dict[str, float]:
+    return {"mean": round(float(np.mean(values)), 4), "std": round(float(np.std(values, ddof=1)), 4)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--dataset", default="diabetes", help="diabetes or california-housing")
+    parser.add_argument("--seeds", default="0,1,2")
+    parser.add_argument("--split", choices=("test", "dev"), default="test")
+    parser.add_argument("--set", dest="overrides", action="append", default=[])
+    args = parser.parse_args()
+    loaded = DATASETS.get(args.dataset).load(LoadOptions())
+    assert isinstance(loaded.train, TableSamples) and isinstance(loaded.test, TableSamples)
+    train, test = loaded.train, loaded.test
+    if args.split == "dev":
+        train, test = held_out_test(train, seed=1)
+    target = loaded.classes[0]
+    per_model: dict[str, dict[str, list[float]]] = {}
+    seconds: list[float] = []
+    with tempfile.TemporaryDirectory() as out:
+        write_csv(Path(out, "train.csv"), train, target)
+        write_csv(Path(out, "test.csv"), test, target)
+        recipe = dict(DATASETS.get(args.dataset).recipe)
+        for seed in [int(s) for s in args.seeds.split(",")]:
+            user: dict[str, Any] = {
+                **recipe,
+                "out_dir": out,
+                "data": {"name": "table", "file": f"{out}/train.csv", "test_file": f"{out}/test.csv",
+                         "target_column": target},
+                "train": {**recipe.get("train", {}), "seed": seed, "grad_monitor_every": 0},
+            }  # fmt: skip
+            user = deep_merge(user, parse_set(args.overrides))
+            started = time.perf_counter()
+            result = train_run(resolve_config(user), Console(file=io.StringIO()))
+            seconds.append(time.perf_counter() - started)
+            scores = {"neuralab": {k: result.summary["test"][k] for k in ("rmse", "r2")}}
+            scores.update(sklearn_scores(train, test, seed))
+            for model, values in scores.items():
+                for metric, value in values.items():
+                    per_model.setdefault(model, {}).setdefault(metric, []).append(value)
+    print(json.dumps({
+        "benchmark": "regression", "dataset": args.dataset, "split": args.split, "seeds": args.seeds,
+        "overrides": args.overrides, "rows": {"train": len(train), "test": len(test)},
+        "results": {m: {k: summarise(v) for k, v in metrics.items()} for m, metrics in per_model.items()},
+        "neuralab_seconds_per_run": round(float(np.mean(seconds)), 2),
+    }))  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()

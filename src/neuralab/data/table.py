@@ -1,0 +1,258 @@
+"""Mixed-type tables for regression: raw rows in, encoded float features out.
+
+The encoder is fitted on the training split only (medians, means, scales and the category lists come
+from it), and its whole state is plain JSON, so `model.json` carries it and predict/serve encode a
+row exactly as training did, without pickle.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from neuralab.errors import UserError
+
+MISSING = {"", "na", "nan", "n/a", "null", "none", "?"}
+MAX_CATEGORIES = 200  # a string column with more distinct values is an identifier, not a category
+
+
+def is_missing(value: Any) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, float):
+        return math.isnan(value)
+    return isinstance(value, str) and value.strip().lower() in MISSING
+
+
+def as_number(value: Any) -> float | None:
+    """The value as a finite float, or None when it is not a number (or missing)."""
+    if isinstance(value, bool):
+        return float(value)
+    if isinstance(value, int | float):
+        return float(value) if math.isfinite(value) else None
+    try:
+        number = float(str(value).strip())
+    except ValueError:
+        return None
+    return number if math.isfinite(number) else None
+
+
+@dataclass
+class TableSamples:
+    """Raw rows (strings or numbers, one column per feature) and float64 targets [N, T] in their units."""
+
+    columns: list[str]
+    rows: np.ndarray  # object array [N, C]
+    targets: torch.Tensor
+
+    def __len__(self) -> int:
+        return len(self.targets)
+
+    def subset(self, indices: torch.Tensor) -> TableSamples:
+        return TableSamples(self.columns, self.rows[indices.numpy()], self.targets[indices])
+
+
+def read_table(path: Path, targets: Sequence[str]) -> TableSamples:
+    """A CSV with a header: feature columns of any type, numeric target columns; errors name line and column."""
+    if not path.is_file():
+        raise UserError(f"CSV file {path} does not exist")
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as fh:
+            reader = csv.reader(fh)
+            header = [h.strip() for h in next(reader, [])]
+            if not header:
+                raise UserError(f"{path}: the file is empty (expected a header row)")
+            duplicated = sorted(name for name, n in Counter(header).items() if n > 1)
+            if duplicated:
+                raise UserError(f"{path}: columns {duplicated} appear more than once in the header")
+            missing = [t for t in targets if t not in header]
+            if missing:
+                raise UserError(f"{path}: no column {missing[0]!r}; columns are {', '.join(header)}",
+                                hint="set data.target_column (or data.target_columns)")  # fmt: skip
+            target_at = [header.index(t) for t in targets]
+            feature_at = [i for i in range(len(header)) if i not in target_at]
+            if not feature_at:
+                raise UserError(f"{path}: every column is a target; there are no features to learn from")
+            rows, values = [], []
+            for line, row in enumerate(reader, start=2):
+                if not row:
+                    continue
+                if len(row) != len(header):
+                    raise UserError(f"{path}:{line}: {len(row)} fields, the header has {len(header)}")
+                target = [as_number(row[i]) for i in target_at]
+                bad = [header[i] for i, v in zip(target_at, target, strict=True) if v is None]
+                if bad:
+                    raise UserError(
+                        f"{path}:{line}: target column {bad[0]!r} holds {row[header.index(bad[0])]!r}, not a number",
+                        hint="a regression target must be numeric; for labels use task: classify",
+                    )
+                rows.append([row[i].strip() for i in feature_at])
+                values.append(target)
+    except UnicodeDecodeError as err:
+        raise UserError(f"{path}: not UTF-8 text ({err.reason} at byte {err.start})") from None
+    except csv.Error as err:
+        raise UserError(f"{path}: not a readable CSV ({err})") from None
+    if not rows:
+        raise UserError(f"{path}: no data rows")
+    return TableSamples(
+        [header[i] for i in feature_at],
+        np.asarray(rows, dtype=object),
+        torch.tensor(values, dtype=torch.float64),
+    )
+
+
+@dataclass
+class Column:
+    """One feature column's encoding: numeric (impute median, standardise) or categorical (one-hot)."""
+
+    name: str
+    kind: str  # "numeric" | "categorical"
+    median: float = 0.0
+    mean: float = 0.0
+    std: float = 1.0
+    categories: list[str] = field(default_factory=list)
+
+    @property
+    def width(self) -> int:
+        return 1 if self.kind == "numeric" else len(self.categories)
+
+    def output_names(self) -> list[str]:
+        return [self.name] if self.kind == "numeric" else [f"{self.name}={c}" for c in self.categories]
+
+
+def fit_column(name: str, values: np.ndarray) -> Column:
+    """Numeric when every present value parses as a number; otherwise categorical (strings)."""
+    present = [v for v in values if not is_missing(v)]
+    numbers = [as_number(v) for v in present]
+    if all(n is not None for n in numbers):
+        data = np.asarray(numbers, dtype=np.float64) if numbers else np.zeros(1)
+        median = float(np.median(data))
+        std = float(data.std())
+        return Column(name, "numeric", median=median, mean=float(data.mean()), std=std if std > 1e-12 else 1.0)
+    categories = sorted({str(v).strip() for v in present})
+    if len(categories) > MAX_CATEGORIES:
+        raise UserError(
+            f"column {name!r} holds {len(categories)} different strings: an identifier or free text, not a category",
+            hint="drop the column from the CSV, or make it numeric",
+        )
+    return Column(name, "categorical", categories=categories)
+
+
+@dataclass
+class Encoded:
+    features: np.ndarray  # float32 [N, F]
+    unseen: dict[str, list[str]]  # column -> categories training never saw (encoded as all zeros)
+    imputed: dict[str, int]  # column -> missing values filled in
+
+
+@dataclass
+class TableEncoder:
+    """Mixed columns -> standardised numbers and one-hot categories, fitted on training rows only."""
+
+    columns: list[Column]
+
+    @classmethod
+    def fit(cls, samples: TableSamples) -> TableEncoder:
+        return cls([fit_column(name, samples.rows[:, i]) for i, name in enumerate(samples.columns)])
+
+    @property
+    def names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    @property
+    def width(self) -> int:
+        return sum(c.width for c in self.columns)
+
+    def output_names(self) -> list[str]:
+        return [name for c in self.columns for name in c.output_names()]
+
+    def encode(self, rows: np.ndarray) -> Encoded:
+        """Rows [N, C] in the fitted column order -> features; unseen categories and gaps are reported."""
+        out = np.zeros((len(rows), self.width), dtype=np.float32)
+        unseen: dict[str, list[str]] = {}
+        imputed: dict[str, int] = {}
+        at = 0
+        for j, column in enumerate(self.columns):
+            values: Any = rows[:, j] if len(rows) else []
+            if column.kind == "numeric":
+                for i, value in enumerate(values):
+                    number = None if is_missing(value) else as_number(value)
+                    if number is None:
+                        if not is_missing(value):
+                            raise UserError(f"column {column.name!r}: {value!r} is not a number (row {i + 1})")
+                        imputed[column.name] = imputed.get(column.name, 0) + 1
+                        number = column.median
+                    out[i, at] = (number - column.mean) / column.std
+            else:
+                index = {c: k for k, c in enumerate(column.categories)}
+                for i, value in enumerate(values):
+                    if is_missing(value):
+                        imputed[column.name] = imputed.get(column.name, 0) + 1
+                        continue
+                    k = index.get(str(value).strip())
+                    if k is None:
+                        unseen.setdefault(column.name, []).append(str(value))
+                    else:
+                        out[i, at + k] = 1.0
+            at += column.width
+        return Encoded(out, {k: sorted(set(v)) for k, v in unseen.items()}, imputed)
+
+    def rows_from_records(self, records: Sequence[dict[str, Any]]) -> np.ndarray:
+        """JSON-style records (column -> value) -> rows in the fitted order; unknown or absent keys are named."""
+        rows = np.empty((len(records), len(self.columns)), dtype=object)
+        known = set(self.names)
+        for i, record in enumerate(records):
+            if not isinstance(record, dict):
+                raise UserError(f"row {i + 1} is not an object of column: value pairs")
+            extra = sorted(set(record) - known)
+            if extra:
+                raise UserError(f"row {i + 1}: unknown column(s) {extra}", hint=f"columns: {', '.join(self.names)}")
+            for j, name in enumerate(self.names):
+                value = record.get(name)
+                if isinstance(value, list | dict):
+                    raise UserError(f"row {i + 1}: column {name!r} holds a {type(value).__name__}, not a value")
+                rows[i, j] = value
+        return rows
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"columns": [vars(c) for c in self.columns]}
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> TableEncoder:
+        return cls([Column(**c) for c in raw["columns"]])
+
+
+@dataclass
+class TargetScaler:
+    """Targets standardised for training (one scale per output); predictions are mapped back to units."""
+
+    names: list[str]
+    mean: list[float]
+    std: list[float]
+
+    @classmethod
+    def fit(cls, names: list[str], targets: torch.Tensor) -> TargetScaler:
+        std = targets.double().std(0, unbiased=False).clamp_min(1e-12)
+        return cls(list(names), targets.double().mean(0).tolist(), std.tolist())
+
+    def scale(self, y: torch.Tensor) -> torch.Tensor:
+        return ((y.double() - torch.tensor(self.mean)) / torch.tensor(self.std)).float()
+
+    def unscale(self, y: torch.Tensor | np.ndarray) -> np.ndarray:
+        values = np.asarray(y, dtype=np.float64).reshape(-1, len(self.names))
+        return values * np.asarray(self.std) + np.asarray(self.mean)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"names": self.names, "mean": self.mean, "std": self.std}
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> TargetScaler:
+        return cls(list(raw["names"]), [float(v) for v in raw["mean"]], [float(v) for v in raw["std"]])

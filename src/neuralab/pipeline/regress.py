@@ -1,0 +1,274 @@
+"""A regression run, build -> fit -> finish, on the same machinery as classification.
+
+The model learns standardised targets (so one learning rate suits prices and percentages alike);
+every metric a person reads (metrics.csv, summary.json, the report) is in the target's own units.
+"""
+
+from __future__ import annotations
+
+import csv
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from rich.console import Console
+from rich.markup import escape
+
+from neuralab.config import RegressRunConfig
+from neuralab.data import BatchLoader
+from neuralab.data.table import TableEncoder, TableSamples, TargetScaler
+from neuralab.diagnose import GradientMonitor, analyze, analyze_history
+from neuralab.errors import UserError
+from neuralab.model_contract import example_input
+from neuralab.models import ModelSummary, create_model, summarize
+from neuralab.pipeline.machinery import (
+    checkpoint_callback,
+    open_run,
+    restore_checkpoint,
+    stop_on_signals,
+    write_findings,
+)
+from neuralab.pipeline.prepare import PreparedData, data_fingerprint, make_loader
+from neuralab.pipeline.prepare_table import prepare_table, stored_table
+from neuralab.pipeline.tracking import Tracking, abort_trackers, check_installed, finish_trackers, make_trackers
+from neuralab.runs import (
+    RunPaths,
+    atomic_write_json,
+    atomic_write_text,
+    load_weights,
+    model_card,
+    save_model,
+    torch_versions,
+)
+from neuralab.train import (
+    Device,
+    LRController,
+    Trainer,
+    TrainingDiverged,
+    TrainingInterrupted,
+    build_optimizer,
+    make_schedule,
+)
+from neuralab.train.callbacks import (
+    BestWeights,
+    Callback,
+    CSVLogger,
+    EarlyStopping,
+    History,
+    ProgressLogger,
+    ReduceLROnPlateau,
+)
+from neuralab.train.losses import regression_loss
+from neuralab.train.metrics import regression_metrics
+from neuralab.train.seed import seed_everything
+
+
+@dataclass
+class RegressRun:
+    cfg: RegressRunConfig
+    paths: RunPaths
+    prepared: PreparedData
+    trainer: Trainer
+    train_loader: BatchLoader
+    val_loader: BatchLoader | None
+    device: Device
+    history: History
+    best: BestWeights
+    gradients: GradientMonitor
+    stats: ModelSummary
+    scaler: TargetScaler
+    reproducibility: dict[str, Any]
+
+
+def unit_metrics(scaler: TargetScaler) -> Any:
+    """Validation metrics in the target's units, from standardised targets and outputs."""
+
+    def metrics(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float]:
+        m = regression_metrics(scaler.unscale(y_true), scaler.unscale(y_pred), scaler.names)
+        return {k: m[k] for k in ("rmse", "mae", "r2")}
+
+    return metrics
+
+
+def run_regression(
+    cfg: RegressRunConfig,
+    console: Console | None = None,
+    resume_dir: Path | None = None,
+    extra_callbacks: Sequence[Callback] = (),
+    evaluate_test: bool = True,
+    tracking: Tracking | None = None,
+) -> tuple[Path, dict[str, Any]]:
+    """Train `cfg` into a run folder (or continue `resume_dir`); the test split is evaluated once, at the end."""
+    console = console or Console()
+    run = build(cfg, console, resume_dir, extra_callbacks, tracking)
+    fit(run)
+    return finish(run, console, evaluate_test)
+
+
+def build(cfg: RegressRunConfig, console: Console, resume_dir: Path | None, extra_callbacks: Sequence[Callback],
+          tracking: Tracking | None) -> RegressRun:  # fmt: skip
+    check_installed(cfg.train.loggers)
+    reproducibility = seed_everything(cfg.train.seed, cfg.train.threads, cfg.train.deterministic)
+    prepared = prepare_table(cfg)
+    data = prepared.data
+    _, scaler = stored_table(data.preprocess)
+    model = create_model(cfg.model.name, data.preprocess.input_shape, len(data.classes), "vector", **cfg.model.args)
+    device = Device.create(cfg.train.device, cfg.train.precision, cfg.train.channels_last, model)
+    stats = summarize(model, data.preprocess.input_shape)
+    model = device.setup(model)
+    paths = open_run(cfg, f"{cfg.data.name}-{cfg.model.name}-{time.strftime('%Y%m%d-%H%M%S')}", resume_dir)
+    if cfg.train.batch_size > len(prepared.train):  # the ragged last batch is dropped: keep at least one step
+        cfg = cfg.model_copy(update={"train": cfg.train.model_copy(update={"batch_size": len(prepared.train)})})
+    train_loader = make_loader(prepared.train, cfg, data.preprocess, device, train=True)
+    val_loader = make_loader(prepared.val, cfg, data.preprocess, device, train=False) if prepared.val else None
+    optimizer = build_optimizer(model, cfg.optim)
+    schedule = make_schedule(cfg.sched, len(train_loader), cfg.train.epochs)
+    monitor = cfg.train.monitor if prepared.val is not None else cfg.train.monitor.removeprefix("val_")
+    if prepared.val is None and monitor != "loss":
+        monitor = "loss"  # without validation rows only the training loss exists
+    history, best, gradients = (
+        History(),
+        BestWeights(paths.best_weights, monitor),
+        GradientMonitor(cfg.train.grad_monitor_every),
+    )
+    callbacks: list[Callback] = [history, ProgressLogger(cfg.train.epochs, len(train_loader), console),
+                                 CSVLogger(paths.metrics, history), best]  # fmt: skip
+    if cfg.sched.name == "plateau":
+        callbacks.append(ReduceLROnPlateau(monitor, cfg.sched.factor, cfg.sched.patience))
+    if cfg.train.early_stopping:
+        callbacks.append(EarlyStopping(monitor, cfg.train.early_stopping))
+    if cfg.train.grad_monitor_every:
+        callbacks.append(gradients)
+    example = example_input(model, data.preprocess.input_shape)
+    if device.is_main:
+        callbacks += make_trackers(cfg, paths, example, tracking or Tracking())
+    callbacks += [*extra_callbacks, checkpoint_callback(paths, cfg.train.checkpoint_every_steps,
+                                                        cfg.train.checkpoint_every_s)]  # fmt: skip
+    trainer = Trainer(
+        model, optimizer, regression_loss(cfg.train.loss, cfg.train.huber_delta), device=device,
+        lr=LRController(optimizer, schedule), callbacks=callbacks, grad_clip=cfg.train.grad_clip,
+        grad_clip_mode=cfg.train.grad_clip_mode, l1=cfg.optim.l1, classification=False,
+        val_metrics=unit_metrics(scaler),
+    )  # fmt: skip
+    if resume_dir is not None:
+        restore_checkpoint(trainer, paths, console)
+    console.print(
+        f"[bold]{cfg.model.name}[/] regressing {', '.join(data.classes)} on [bold]{escape(cfg.data.name)}[/]: "
+        f"{stats.trainable:,} parameters, {data.preprocess.input_shape[0]} encoded features; train "
+        f"{len(prepared.train):,}, val {len(prepared.val) if prepared.val else 0:,}, test {len(prepared.test):,}",
+        highlight=False,
+    )
+    return RegressRun(cfg, paths, prepared, trainer, train_loader, val_loader, device, history, best, gradients,
+                      stats, scaler, reproducibility)  # fmt: skip
+
+
+def fit(run: RegressRun) -> None:
+    trainer = run.trainer
+    if trainer.state.finished:
+        return
+    try:
+        with stop_on_signals(trainer):
+            trainer.fit(run.train_loader, run.val_loader, run.cfg.train.epochs)
+    except TrainingInterrupted:
+        abort_trackers(trainer.callbacks.callbacks, "KILLED")
+        raise
+    except TrainingDiverged as err:
+        abort_trackers(trainer.callbacks.callbacks, "FAILED")
+        raise UserError(f"training diverged: {err}", hint="lower optim.lr, or clip gradients (train.grad_clip=1.0)",
+                        ) from None  # fmt: skip
+    except BaseException:
+        abort_trackers(trainer.callbacks.callbacks, "FAILED")
+        raise
+
+
+def finish(run: RegressRun, console: Console, evaluate_test: bool) -> tuple[Path, dict[str, Any]]:
+    cfg, data, paths = run.cfg, run.prepared.data, run.paths
+    findings = [*analyze(run.gradients.records), *analyze_history(run.history.rows, "vector")]
+    findings = [f for f in findings if "accuracy" not in f.evidence]
+    write_findings(paths, findings)
+    for finding in findings:
+        console.print(f"[yellow]finding[/] {escape(str(finding))}", highlight=False)
+    if paths.best_weights.exists():
+        load_weights(run.trainer.model, paths.best_weights)
+    card = {**model_card(cfg, data.preprocess.input_shape, data.classes, data.preprocess), "task": "regress"}
+    save_model(paths.root, run.trainer.model, card)
+    test: dict[str, Any] | None = None
+    if evaluate_test:
+        loader = make_loader(run.prepared.test, cfg, data.preprocess, run.device, train=False)
+        result = run.trainer.evaluate(loader)
+        raw = data.test
+        assert isinstance(raw, TableSamples)
+        y_true, y_pred = raw.targets.numpy(), run.scaler.unscale(result.y_pred)
+        test = {"loss": result.loss, **regression_metrics(y_true, y_pred, run.scaler.names)}
+        test.update(baseline_metrics(run.scaler, y_true))
+        if run.device.is_main:
+            write_test_predictions(paths.root / "test_predictions.csv", raw, y_true, y_pred, run.scaler.names)
+    summary = regression_summary(run, test, [f.kind for f in findings])
+    if run.device.is_main:
+        atomic_write_json(paths.summary, summary)
+        if test is not None:
+            from neuralab.report import write_report
+
+            write_report(paths.root)
+        scalars = {k: v for k, v in (test or {}).items() if isinstance(v, float)}
+        finish_trackers(run.trainer.callbacks.callbacks, paths.root, scalars or None, None)
+    return paths.root, summary
+
+
+def baseline_metrics(scaler: TargetScaler, truth: np.ndarray) -> dict[str, Any]:
+    """What predicting the training mean scores on test: R² near 0, the bar any model must clear."""
+    mean = np.asarray(scaler.mean)[None, :].repeat(len(truth), 0)
+    metrics = regression_metrics(truth, mean, scaler.names)
+    return {"mean_baseline": {"rmse": metrics["rmse"], "mae": metrics["mae"]}}
+
+
+def write_test_predictions(path: Path, raw: TableSamples, y_true: np.ndarray, y_pred: np.ndarray,
+                           names: list[str]) -> None:  # fmt: skip
+    """Every test row with its truth and prediction: the report's error analysis, and the user's."""
+    import io
+
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow([*raw.columns, *(f"true_{n}" for n in names), *(f"predicted_{n}" for n in names)])
+    for row, truth, pred in zip(raw.rows.tolist(), y_true.tolist(), y_pred.tolist(), strict=True):
+        writer.writerow([*row, *truth, *(round(p, 6) for p in pred)])
+    atomic_write_text(path, buffer.getvalue())
+
+
+def regression_summary(run: RegressRun, test: dict[str, Any] | None, findings: list[str]) -> dict[str, Any]:
+    cfg, state, prepared = run.cfg, run.trainer.state, run.prepared
+    encoder = TableEncoder.from_dict(prepared.data.preprocess.extra["table"])
+    return {
+        "task": "regress",
+        "dataset": cfg.data.name,
+        "model": cfg.model.name,
+        "targets": run.scaler.names,
+        "test": test,
+        "best": {
+            "monitor": run.best.watch.monitor,
+            "value": run.best.watch.best,
+            "epoch": (run.best.best_epoch or 0) + 1,
+        },
+        "epochs_run": state.epoch,
+        "final": run.history.rows[-1] if run.history.rows else {},
+        "train_seconds": state.train_seconds,
+        "train_images_per_s": state.samples_seen / max(state.train_seconds, 1e-9),
+        "parameters": {"trainable": run.stats.trainable, "frozen": run.stats.frozen},
+        "forward_flops": run.stats.forward_flops,
+        "columns": {c.name: c.kind for c in encoder.columns},
+        "findings": findings,
+        "device": str(run.device.device),
+        "precision": run.device.precision,
+        "reproducibility": {**run.reproducibility, "data_sha256": data_fingerprint(prepared.train)},
+        "data": {
+            "source": prepared.data.source,
+            "train": len(prepared.train),
+            "val": len(prepared.val) if prepared.val else 0,
+            "test": len(prepared.test),
+        },
+        "versions": torch_versions(),
+        "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
+    }
