@@ -29,6 +29,10 @@ def evaluate(
     if as_json:
         print(json.dumps(metrics))
         return
+    if metrics.get("task") == "regress":
+        console.print(f"{split}: RMSE {metrics['rmse']:.4g}, MAE {metrics['mae']:.4g}, R² {metrics['r2']:.3f}",
+                      highlight=False)  # fmt: skip
+        return
     console.print(
         f"{split}: accuracy {100 * metrics['accuracy']:.2f}%, macro-F1 {100 * metrics['macro_f1']:.2f}%, "
         f"balanced accuracy {100 * metrics['balanced_accuracy']:.2f}%, loss {metrics['loss']:.4f}",
@@ -49,14 +53,22 @@ def predict(
     images: Annotated[list[Path] | None, typer.Argument(help="image files")] = None,
     text: Annotated[list[str] | None, typer.Option("--text", help="a text to classify (repeatable)")] = None,
     text_file: Annotated[Path | None, typer.Option(help="a UTF-8 file: one text per line")] = None,
+    rows: Annotated[Path | None, typer.Option(help="regression: a CSV of rows with the training columns")] = None,
     top_k: Annotated[int, typer.Option(help="classes to show per input")] = 1,
     as_json: Annotated[bool, typer.Option("--json", help="print JSON lines")] = False,
     trust_code: Annotated[
         bool, typer.Option("--trust-code", help="run the Python builder the run folder names (only for code you trust)")
     ] = False,
 ) -> None:
-    """Predict the class of image files, or of texts (--text, --text-file) with a text model."""
+    """Predict the class of image files, or of texts (--text, --text-file) with a text model; or the values
+    of table rows (--rows rows.csv) with a regression model."""
     from neuralab.pipeline import predict_images, predict_texts
+
+    if rows is not None:
+        if images or text or text_file:
+            raise UserError("give --rows alone (a regression model takes table rows, not images or texts)")
+        _predict_rows(run_dir, rows, as_json, trust_code)
+        return
 
     texts = list(text or [])
     if text_file is not None:
@@ -68,18 +80,36 @@ def predict(
             raise UserError(f"{text_file}: not UTF-8 ({err.reason})") from None
     if bool(texts) == bool(images):
         raise UserError("give image files, or texts with --text / --text-file (not both, not neither)")
-    rows = (
+    results = (
         predict_texts(run_dir, texts, top_k, trust_code)
         if texts
         else predict_images(run_dir, images or [], top_k, trust_code)
     )
-    for row in rows:
+    for row in results:
         if as_json:
             print(json.dumps(row, ensure_ascii=False))
         else:
             best = ", ".join(f"{t['class']} {100 * t['probability']:.1f}%" for t in row["top"])
             label = row.get("file") or (row["text"][:60] + ("…" if len(row["text"]) > 60 else ""))
             console.print(f"{label}: {best}", highlight=False)
+
+
+def _predict_rows(run_dir: Path, rows: Path, as_json: bool, trust_code: bool) -> None:
+    from neuralab.pipeline.table_inference import predict_csv
+
+    result = predict_csv(run_dir, rows, trust_code)
+    for column, values in result["unseen_categories"].items():
+        console.print(f"[yellow]note[/] column {column!r}: {values} never appeared in training (encoded as no "
+                      "category)", highlight=False)  # fmt: skip
+    for column, count in result["imputed"].items():
+        console.print(f"[yellow]note[/] column {column!r}: {count} missing value(s) filled as in training",
+                      highlight=False)  # fmt: skip
+    for number, prediction in enumerate(result["predictions"], start=1):
+        if as_json:
+            print(json.dumps({"row": number, **prediction}))
+        else:
+            cells = ", ".join(f"{name} {value:.6g}" for name, value in prediction.items())
+            console.print(f"row {number}: {cells}", highlight=False)
 
 
 @app.command()

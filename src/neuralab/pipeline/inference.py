@@ -9,7 +9,7 @@ from typing import Any
 
 import torch
 
-from neuralab.config import RunConfig
+from neuralab.config import RegressRunConfig, RunConfig
 from neuralab.data.images import decode_image_file
 from neuralab.data.text import Tokenizer, encode
 from neuralab.data.transforms import Preprocess
@@ -17,6 +17,7 @@ from neuralab.diagnose import Finding, LRFindResult, analyze_history, lr_range_t
 from neuralab.errors import UserError
 from neuralab.models import create_model
 from neuralab.pipeline.prepare import classification_config, make_loader, prepare_data
+from neuralab.pipeline.table_inference import evaluate_table_run
 from neuralab.runs import RunPaths, load_model, read_config, read_json
 from neuralab.train import Device, Trainer, build_optimizer
 from neuralab.train.losses import cross_entropy
@@ -32,7 +33,10 @@ def evaluate_run(run_dir: Path, split: str = "test", trust_code: bool = False) -
             f"{run_dir} was saved from Python with no dataset, so there is no data to evaluate on",
             hint="evaluate it in Python (model.evaluate(x, y)), or save it with dataset='<name>'",
         )
-    cfg = classification_config(read_config(run_dir), "evaluate")
+    stored_cfg = read_config(run_dir)
+    if isinstance(stored_cfg, RegressRunConfig):
+        return evaluate_table_run(run_dir, stored_cfg, split, trust_code)
+    cfg = classification_config(stored_cfg, "evaluate")
     stored = Preprocess.from_dict(card["preprocess"])
     prepared = prepare_data(cfg, stored if stored.kind == "text" else None)
     samples = {"test": prepared.test, "val": prepared.val, "train": prepared.train}.get(split)

@@ -1,0 +1,83 @@
+"""The read side of a regression run: evaluate it on a split, predict values for new rows."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from neuralab.config import RegressRunConfig
+from neuralab.data.transforms import Preprocess
+from neuralab.errors import UserError
+from neuralab.pipeline.prepare import make_loader
+from neuralab.pipeline.prepare_table import prepare_table, stored_table
+from neuralab.runs import load_model
+from neuralab.train import Device, Trainer
+from neuralab.train.losses import regression_loss
+from neuralab.train.metrics import regression_metrics
+
+
+def evaluate_table_run(run_dir: Path, cfg: RegressRunConfig, split: str, trust_code: bool = False) -> dict[str, Any]:
+    """RMSE, MAE and R² of the saved model on `split`, with the run's own stored encoder."""
+    model, card = load_model(run_dir, trust_code=trust_code)
+    preprocess = Preprocess.from_dict(card["preprocess"])
+    prepared = prepare_table(cfg, stored=preprocess)
+    samples = {"test": prepared.test, "val": prepared.val, "train": prepared.train}.get(split)
+    if samples is None:
+        raise UserError(f"split {split!r} is not available", hint="choose test, val or train")
+    _, scaler = stored_table(preprocess)
+    device = Device.create("cpu", "32", "auto", model)
+    trainer = Trainer(model, torch.optim.SGD(model.parameters(), lr=0.0), regression_loss(cfg.train.loss,
+                      cfg.train.huber_delta), device=device, classification=False)  # fmt: skip
+    result = trainer.evaluate(make_loader(samples, cfg, preprocess, device, train=False))
+    truth, pred = scaler.unscale(result.y_true), scaler.unscale(result.y_pred)
+    return {"split": split, "task": "regress", "loss": result.loss, **regression_metrics(truth, pred, scaler.names)}
+
+
+def predict_table(model: nn.Module, card: dict[str, Any], records: list[dict[str, Any]]) -> dict[str, Any]:
+    """Values for `records` (column -> value), in the targets' units, and what encoding them had to guess."""
+    encoder, scaler = stored_table(Preprocess.from_dict(card["preprocess"]))
+    encoded = encoder.encode(encoder.rows_from_records(records))
+    with torch.inference_mode():
+        outputs = model(torch.from_numpy(encoded.features)).double().numpy()
+    values = scaler.unscale(outputs)
+    return {
+        "predictions": [dict(zip(scaler.names, map(float, row), strict=True)) for row in values],
+        "unseen_categories": encoded.unseen,
+        "imputed": encoded.imputed,
+    }
+
+
+def read_rows(path: Path, card: dict[str, Any]) -> list[dict[str, Any]]:
+    """A CSV of rows to predict: the training columns by name; target columns, if present, are ignored."""
+    encoder, scaler = stored_table(Preprocess.from_dict(card["preprocess"]))
+    if not path.is_file():
+        raise UserError(f"CSV file {path} does not exist")
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as fh:
+            reader = csv.DictReader(fh)
+            header = [h.strip() for h in reader.fieldnames or []]
+            missing = [c for c in encoder.names if c not in header]
+            if missing:
+                raise UserError(f"{path}: no column(s) {missing}", hint=f"the model takes {', '.join(encoder.names)}")
+            extra = [c for c in header if c not in encoder.names and c not in scaler.names]
+            if extra:
+                raise UserError(
+                    f"{path}: unknown column(s) {extra}", hint=f"the model takes {', '.join(encoder.names)}"
+                )
+            return [{k.strip(): v for k, v in row.items() if k and k.strip() in encoder.names} for row in reader]
+    except UnicodeDecodeError as err:
+        raise UserError(f"{path}: not UTF-8 text ({err.reason} at byte {err.start})") from None
+
+
+def predict_csv(run_dir: Path, path: Path, trust_code: bool = False) -> dict[str, Any]:
+    model, card = load_model(run_dir, trust_code=trust_code)
+    if card.get("task") != "regress":
+        raise UserError(f"{run_dir} is not a regression run; give it images or --text instead of --rows")
+    records = read_rows(path, card)
+    if not records:
+        raise UserError(f"{path}: no data rows")
+    return predict_table(model, card, records)

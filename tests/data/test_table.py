@@ -1,0 +1,108 @@
+"""Mixed-type tables: reading CSVs that may be wrong, and an encoder that learns from training rows only."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from neuralab.data.table import TableEncoder, TableSamples, TargetScaler, read_table
+from neuralab.errors import UserError
+
+CSV = "area,location,rooms,price\n50,north,2,100\n70,south,3,150\n,north,,120\n90,east,4,210\n"
+
+
+def write(tmp_path: Path, text: str, name: str = "t.csv") -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_reads_features_of_any_type_and_numeric_targets(tmp_path: Path) -> None:
+    table = read_table(write(tmp_path, CSV), ["price"])
+    assert table.columns == ["area", "location", "rooms"]
+    assert table.rows[1].tolist() == ["70", "south", "3"]
+    assert table.targets[:, 0].tolist() == [100, 150, 120, 210]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("area,price\n50,cheap\n", "t.csv:2: target column 'price' holds 'cheap', not a number"),
+        ("area,cost\n50,1\n", "no column 'price'; columns are area, cost"),
+        ("area,area,price\n1,2,3\n", "columns ['area'] appear more than once"),
+        ("area,price\n1,2\n3\n", "t.csv:3: 1 fields, the header has 2"),
+        ("price\n1\n", "every column is a target"),
+        ("", "the file is empty"),
+        ("area,price\n", "no data rows"),
+    ],
+)
+def test_bad_csvs_are_named_by_line_and_column(tmp_path: Path, text: str, message: str) -> None:
+    with pytest.raises(UserError, match=message.replace("[", r"\[").replace("]", r"\]")):
+        read_table(write(tmp_path, text), ["price"])
+
+
+def test_a_file_that_is_not_utf8_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "latin.csv"
+    path.write_bytes("area,lieu,price\n1,Orl\xe9ans,2\n".encode("latin-1"))
+    with pytest.raises(UserError, match="not UTF-8"):
+        read_table(path, ["price"])
+
+
+def test_the_encoder_learns_numbers_and_categories_from_the_rows_it_is_given(tmp_path: Path) -> None:
+    table = read_table(write(tmp_path, CSV), ["price"])
+    encoder = TableEncoder.fit(table)
+    assert [(c.name, c.kind) for c in encoder.columns] == [("area", "numeric"), ("location", "categorical"),
+                                                           ("rooms", "numeric")]  # fmt: skip
+    assert encoder.columns[1].categories == ["east", "north", "south"]
+    assert encoder.output_names() == ["area", "location=east", "location=north", "location=south", "rooms"]
+    area = encoder.columns[0]
+    assert area.median == 70 and area.mean == pytest.approx(70) and area.std == pytest.approx(np.std([50, 70, 90]))
+    encoded = encoder.encode(table.rows)
+    assert encoded.imputed == {"area": 1, "rooms": 1}
+    assert encoded.features[2, 0] == pytest.approx(0.0)  # the missing area became the median, 70 -> 0
+    assert encoded.features[:, 1:4].sum(1).tolist() == [1, 1, 1, 1]
+
+
+def test_fitting_on_the_training_split_never_sees_the_other_rows(tmp_path: Path) -> None:
+    """The leakage guard: what the encoder stores comes only from the rows it was fitted on."""
+    table = read_table(write(tmp_path, CSV), ["price"])
+    train = table.subset(torch.tensor([0, 1]))
+    encoder = TableEncoder.fit(train)
+    assert encoder.columns[0].mean == 60 and encoder.columns[1].categories == ["north", "south"]
+    held_out = encoder.encode(table.subset(torch.tensor([3])).rows)
+    assert held_out.unseen == {"location": ["east"]}
+    assert held_out.features[0, 1:3].tolist() == [0, 0]  # an unseen category is no category, and said so
+    scaler = TargetScaler.fit(["price"], train.targets)
+    assert scaler.mean == [125.0]
+
+
+def test_the_encoder_round_trips_through_json_and_encodes_identically(tmp_path: Path) -> None:
+    table = read_table(write(tmp_path, CSV), ["price"])
+    encoder = TableEncoder.fit(table)
+    again = TableEncoder.from_dict(json.loads(json.dumps(encoder.to_dict())))
+    assert np.array_equal(again.encode(table.rows).features, encoder.encode(table.rows).features)
+    scaler = TargetScaler.fit(["price"], table.targets)
+    back = TargetScaler.from_dict(json.loads(json.dumps(scaler.to_dict())))
+    assert np.allclose(back.unscale(back.scale(table.targets)), table.targets.numpy())
+
+
+def test_records_with_unknown_columns_or_nested_values_are_refused(tmp_path: Path) -> None:
+    encoder = TableEncoder.fit(read_table(write(tmp_path, CSV), ["price"]))
+    with pytest.raises(UserError, match=r"unknown column\(s\) \['aera'\]"):
+        encoder.rows_from_records([{"aera": 1}])
+    with pytest.raises(UserError, match="holds a list"):
+        encoder.rows_from_records([{"area": [1, 2]}])
+    with pytest.raises(UserError, match="'many' is not a number"):
+        encoder.encode(encoder.rows_from_records([{"area": 1, "location": "north", "rooms": "many"}]))
+    absent = encoder.encode(encoder.rows_from_records([{"location": "north"}]))
+    assert absent.imputed == {"area": 1, "rooms": 1}
+
+
+def test_a_string_column_of_identifiers_is_refused_with_a_reason() -> None:
+    ids = TableSamples(["id"], np.asarray([[f"user-{i}"] for i in range(500)], dtype=object), torch.zeros(500, 1))
+    with pytest.raises(UserError, match="identifier or free text"):
+        TableEncoder.fit(ids)
