@@ -19,8 +19,8 @@ demo: $(STAMP)
 	@echo "inspect it: $(BIN)/neuralab evaluate runs/demo-digits"
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks examples
+	$(BIN)/ruff format --check src tests benchmarks examples
 	$(BIN)/lint-imports
 	$(BIN)/mypy
 
