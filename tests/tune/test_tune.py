@@ -190,3 +190,21 @@ def test_workers_share_a_study_on_a_real_postgresql_server(tmp_path: Path) -> No
         assert [t.state for t in study.trials] == [optuna.trial.TrialState.COMPLETE] * 5
         best = json.loads((tmp_path / "resumed" / "best_test.json").read_text())
         assert best["trial"] == study.best_trial.number  # chosen among every worker's trials
+
+
+def test_a_regression_is_tuned_on_validation_rmse_and_tested_once(tmp_path: Path) -> None:
+    config = tmp_path / "r.yaml"
+    config.write_text(yaml.safe_dump({"data": {"name": "diabetes"}, "train": {"epochs": 5},
+                                      "search": {"optim.weight_decay": {"type": "float", "low": 1e-3, "high": 1.0,
+                                                                        "log": True}}}))  # fmt: skip
+    study = tmp_path / "study"
+    result = run_cli("tune", str(config), "--out", str(study), "--trials", "3", "--pruner", "none")
+    assert result.returncode == 0, result.stderr
+    assert "val_rmse" in result.stdout and "its test RMSE" in " ".join(result.stdout.split())
+    values = [
+        t.value for t in optuna.load_study(study_name="neuralab", storage=f"sqlite:///{study / 'study.db'}").trials
+    ]
+    best_test = json.loads((study / "best_test.json").read_text())
+    assert best_test["val"] == min(values)  # RMSE is minimised
+    assert best_test["task"] == "regress" and best_test["rmse"] > 0
+    assert validate(load_yaml(study / "best.yaml")).task == "regress"

@@ -13,7 +13,15 @@ from typing import Any
 
 import torch
 
-from neuralab.config import AnyRunConfig, DataConfig, RunConfig, SupervisedRunConfig, deep_merge, validate
+from neuralab.config import (
+    AnyRunConfig,
+    DataConfig,
+    RegressRunConfig,
+    RunConfig,
+    SupervisedRunConfig,
+    deep_merge,
+    validate,
+)
 from neuralab.data import DATASETS, BatchAugment, BatchLoader, LoadedData, LoadOptions, Samples, TensorSamples
 from neuralab.data.folder import FolderSamples
 from neuralab.data.splits import stratified_split, stratified_subset
@@ -43,6 +51,13 @@ def classification_config(cfg: AnyRunConfig, what: str) -> RunConfig:
     """`cfg` as a classification config, or a clear refusal naming what needs one."""
     if not isinstance(cfg, RunConfig):
         raise UserError(f"{what} needs a classification run, not task: {cfg.task}")
+    return cfg
+
+
+def supervised_config(cfg: AnyRunConfig, what: str) -> SupervisedRunConfig:
+    """`cfg` as a classification or regression config, or a clear refusal naming what needs one."""
+    if not isinstance(cfg, RunConfig | RegressRunConfig):
+        raise UserError(f"{what} needs a classification or regression run, not task: {cfg.task}")
     return cfg
 
 

@@ -10,7 +10,7 @@ import optuna
 from rich.console import Console
 
 from neuralab.config import deep_merge
-from neuralab.pipeline import classification_config, resolve_config, run_config
+from neuralab.pipeline import resolve_config, run_supervised, supervised_config
 from neuralab.pipeline.tracking import Tracking
 from neuralab.tune.pruning import PruningCallback
 from neuralab.tune.space import Param, suggest
@@ -23,9 +23,9 @@ def make_objective(
 
     def objective(trial: optuna.Trial) -> float:
         where = {"out_dir": str(study_dir / "trials"), "name": f"trial-{trial.number:04d}"}
-        cfg = classification_config(resolve_config(deep_merge(deep_merge(base, suggest(trial, params)), where)), "tune")
+        cfg = supervised_config(resolve_config(deep_merge(deep_merge(base, suggest(trial, params)), where)), "tune")
         trial.set_user_attr("config", cfg.model_dump(mode="json"))
-        result = run_config(
+        result = run_supervised(
             cfg,
             Console(file=io.StringIO()),
             extra_callbacks=[PruningCallback(trial, monitor)],

@@ -15,7 +15,7 @@ from rich.table import Table
 
 from neuralab.config import deep_merge
 from neuralab.errors import UserError
-from neuralab.pipeline import classification_config, evaluate_run, resolve_config
+from neuralab.pipeline import evaluate_run, resolve_config, supervised_config
 from neuralab.pipeline.tracking import Tracking, open_parent
 from neuralab.runs import atomic_write_json, atomic_write_text
 from neuralab.train.callbacks.monitor import infer_mode
@@ -50,7 +50,7 @@ def run_tune(
     user = dict(user)
     params = parse_search(user.pop("search", None))
     # Refuse a key that does not exist before any training, naming it.
-    probe = classification_config(resolve_config(deep_merge(user, example_overrides(params))), "tune")
+    probe = supervised_config(resolve_config(deep_merge(user, example_overrides(params))), "tune")
     monitor = probe.train.monitor if probe.train.monitor.startswith("val_") else f"val_{probe.train.monitor}"
     if probe.data.val_fraction <= 0:
         raise UserError("tuning needs a validation split (data.val_fraction > 0): trials are never scored on test")
@@ -89,7 +89,11 @@ def run_tune(
     if best_dir.is_dir():
         best_test = evaluate_run(best_dir, "test")
         atomic_write_json(study_dir / "best_test.json", {"trial": best.number, "val": best.value, **best_test})
-        tested = f"; its test accuracy {100 * best_test['accuracy']:.2f}%"
+        tested = (
+            f"; its test RMSE {best_test['rmse']:.4g} (R² {best_test['r2']:.3f})"
+            if best_test.get("task") == "regress"
+            else f"; its test accuracy {100 * best_test['accuracy']:.2f}%"
+        )
     else:  # a worker on another machine trained it: its folder is there, not here
         tested = f"; it ran on another worker: test it there with `neuralab evaluate {best_dir} --split test`"
     console.print(
