@@ -112,6 +112,29 @@ def _predict_rows(run_dir: Path, rows: Path, as_json: bool, trust_code: bool) ->
             console.print(f"row {number}: {cells}", highlight=False)
 
 
+def _explain_rows(run_dir: Path, rows: Path, out: Path | None, trust_code: bool) -> None:
+    from neuralab.data.transforms import Preprocess
+    from neuralab.explain.table import explain_rows
+    from neuralab.pipeline.prepare_table import stored_table
+    from neuralab.pipeline.table_inference import read_rows
+    from neuralab.runs import atomic_write_json, load_model
+
+    model, card = load_model(run_dir, trust_code=trust_code)
+    if card.get("task") != "regress":
+        raise UserError(f"{run_dir} is not a regression run; --rows explains table rows")
+    encoder, scaler = stored_table(Preprocess.from_dict(card["preprocess"]))
+    explanations = [e for i in range(len(scaler.names)) for e in explain_rows(model, encoder, scaler,
+                                                                              read_rows(rows, card), i)]  # fmt: skip
+    path = (out or run_dir / "explain") / "rows.json"
+    atomic_write_json(path, [e.to_dict() for e in explanations])
+    for number, e in enumerate(explanations, start=1):
+        shares = sorted(e.contributions.items(), key=lambda kv: -abs(kv[1]))
+        listed = ", ".join(f"{name} {value:+.4g}" for name, value in shares)
+        console.print(f"row {number}: {e.target} {e.prediction:.6g} = baseline {e.baseline:.6g} + ({listed})",
+                      highlight=False)  # fmt: skip
+    console.print(f"written: {path}", highlight=False)
+
+
 @app.command()
 def report(
     run_dir: Annotated[Path, typer.Argument(help="a finished run folder")],
@@ -144,6 +167,7 @@ def explain(
     run_dir: Annotated[Path, typer.Argument(help="a finished run folder")],
     images: Annotated[list[Path] | None, typer.Argument(help="image files")] = None,
     text: Annotated[list[str] | None, typer.Option("--text", help="texts, for text models (repeatable)")] = None,
+    rows: Annotated[Path | None, typer.Option(help="regression: a CSV of rows to explain")] = None,
     method: Annotated[
         str, typer.Option(help="gradcam, gradcam++, integrated-gradients, saliency, occlusion, lime, shap")
     ] = "gradcam",
@@ -156,9 +180,15 @@ def explain(
         bool, typer.Option("--trust-code", help="run the Python builder the run folder names (only for code you trust)")
     ] = False,
 ) -> None:
-    """Explain predictions: an overlay PNG per image, or an HTML page of token attributions (--text)."""
+    """Explain predictions: an overlay PNG per image, an HTML page of token attributions (--text), or each
+    column's share of a regression's predicted value (--rows rows.csv)."""
     from neuralab.explain import explain_files
 
+    if rows is not None:
+        if images or text:
+            raise UserError("give --rows alone (a regression model takes table rows, not images or texts)")
+        _explain_rows(run_dir, rows, out, trust_code)
+        return
     if bool(text) == bool(images):
         raise UserError("give image files, or texts with --text (not both, not neither)")
     if text:
