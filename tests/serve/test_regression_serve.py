@@ -81,9 +81,45 @@ def test_non_json_and_non_finite_bodies_are_refused(houses_server: Server) -> No
     upload = client.post("/predict", files={"file": ("x.png", b"\x89PNG", "image/png")})
     assert upload.status_code == 415
     batch = client.post("/predict/batch", json={"instances": [{"array": [1]}]})
-    assert batch.status_code == 415 and "rows at /predict" in batch.json()["error"]["message"]
+    assert batch.status_code == 415 and "at /predict" in batch.json()["error"]["message"]
     assert client.get("/health").status_code == 200  # still serving after all of it
     assert json.loads(client.post("/predict", json={"row": {"area_m2": 70}}).text)["imputed"] == {
         "location": 1,
         "rooms": 1,
     }
+
+
+@pytest.fixture(scope="module")
+def sunspots_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    out = tmp_path_factory.mktemp("sun")
+    cfg = resolve_config({"data": {"name": "sunspots"}, "train": {"epochs": 5}, "out_dir": str(out), "name": "s"})
+    server = start_server(train(cfg, Console(file=io.StringIO())).run_dir, out / "server.log", "--max-wait-ms", "2")
+    yield server
+    stop_server(server)
+
+
+def test_a_forecaster_answers_the_next_steps_of_a_history(sunspots_server: Server) -> None:
+    client = sunspots_server.client
+    history = [5, 11, 16, 23, 36, 58, 29, 20, 10, 8, 3, 0, 0, 2, 11, 27, 47, 63, 60, 39, 28, 26, 22, 11]
+    answer = client.post("/predict", json={"history": history})
+    assert answer.status_code == 200, answer.text
+    forecast = answer.json()["forecast"]
+    assert list(forecast) == ["sunspots+1"] and -50 < forecast["sunspots+1"] < 300
+    longer = client.post("/predict", json={"history": [[v] for v in [0, 0, *history]]}).json()["forecast"]
+    assert longer == pytest.approx(forecast)  # only the last `window` steps matter
+    assert client.get("/metadata").json()["input"]["window"] == 22
+    for body, message in [
+        ({"history": history[:5]}, "needs the last 22"),
+        ({"history": [*history[:-1], "x"]}, "must hold numbers"),
+        ({"history": [[1, 2]] * 30}, "one value per series"),
+        ({"history": []}, "non-empty list"),
+        ({"rows": [{"a": 1}]}, "{'history': [...]}"),
+        ({"history": [*history[:-1], 1e308]}, "too large"),
+    ]:
+        refused = client.post("/predict", json=body)
+        assert refused.status_code == 422 and message in refused.json()["error"]["message"], refused.text
+    infinite = client.post(
+        "/predict", content=b'{"history": [1, Infinity]}', headers={"content-type": "application/json"}
+    )
+    assert infinite.status_code == 422
+    assert client.get("/health").status_code == 200

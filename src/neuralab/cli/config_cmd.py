@@ -20,7 +20,7 @@ console = Console()
 @app.command()
 def keys(
     section: Annotated[str | None, typer.Argument(help="data, model, optim, sched, train (gan runs: gan)")] = None,
-    task: Annotated[str, typer.Option(help="classify or gan: the keys of that task's config")] = "classify",
+    task: Annotated[str, typer.Option(help="classify, regress or gan: the keys of that task's config")] = "classify",
 ) -> None:
     """Every config key (or a section's) with its type, default and description."""
     from neuralab.config.keys import list_keys
@@ -41,7 +41,7 @@ def show(
     set_: Annotated[list[str] | None, typer.Option("--set", help="override a config key: key.sub=value")] = None,
     dataset: Annotated[str | None, typer.Option(help="data.name")] = None,
     model: Annotated[str | None, typer.Option(help="model.name")] = None,
-    task: Annotated[str | None, typer.Option(help="classify or gan")] = None,
+    task: Annotated[str | None, typer.Option(help="classify, regress or gan")] = None,
 ) -> None:
     """Print the fully resolved config (the dataset's recipe included) as YAML, without training."""
     from neuralab.cli.app import flag_overrides, resolved_config

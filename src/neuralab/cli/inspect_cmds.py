@@ -29,7 +29,11 @@ def evaluate(
     if as_json:
         print(json.dumps(metrics))
         return
-    if metrics.get("task") == "regress":
+    if metrics.get("task") == "forecast" and "mase" in metrics:
+        console.print(f"{split}: MAE {metrics['mae']:.4g}, RMSE {metrics['rmse']:.4g}, MASE {metrics['mase']:.3f} "
+                      f"(naive {metrics['baselines']['naive']['mase']:.3f})", highlight=False)  # fmt: skip
+        return
+    if metrics.get("task") in ("regress", "forecast"):
         console.print(f"{split}: RMSE {metrics['rmse']:.4g}, MAE {metrics['mae']:.4g}, R² {metrics['r2']:.3f}",
                       highlight=False)  # fmt: skip
         return
@@ -54,16 +58,28 @@ def predict(
     text: Annotated[list[str] | None, typer.Option("--text", help="a text to classify (repeatable)")] = None,
     text_file: Annotated[Path | None, typer.Option(help="a UTF-8 file: one text per line")] = None,
     rows: Annotated[Path | None, typer.Option(help="regression: a CSV of rows with the training columns")] = None,
+    history: Annotated[
+        Path | None, typer.Option(help="forecast: a CSV of the series; the next steps after its end are predicted")
+    ] = None,
     top_k: Annotated[int, typer.Option(help="classes to show per input")] = 1,
     as_json: Annotated[bool, typer.Option("--json", help="print JSON lines")] = False,
     trust_code: Annotated[
         bool, typer.Option("--trust-code", help="run the Python builder the run folder names (only for code you trust)")
     ] = False,
 ) -> None:
-    """Predict the class of image files, or of texts (--text, --text-file) with a text model; or the values
-    of table rows (--rows rows.csv) with a regression model."""
+    """Predict the class of image files, or of texts (--text, --text-file) with a text model; the values of
+    table rows (--rows rows.csv) with a regression model; the next steps of a series (--history s.csv)."""
     from neuralab.pipeline import predict_images, predict_texts
 
+    if history is not None:
+        from neuralab.pipeline.table_inference import forecast_csv
+
+        forecast = forecast_csv(run_dir, history, trust_code)
+        if as_json:
+            print(json.dumps(forecast))
+        else:
+            console.print(", ".join(f"{name} {value:.6g}" for name, value in forecast.items()), highlight=False)
+        return
     if rows is not None:
         if images or text or text_file:
             raise UserError("give --rows alone (a regression model takes table rows, not images or texts)")

@@ -59,7 +59,14 @@ def train(
         _print_gan(result.run_dir, result.summary)
         return
     test = result.summary["test"]
-    if result.summary.get("task") == "regress":
+    if result.summary.get("task") == "forecast":
+        baselines = ", ".join(f"{name.replace('_', '-')} {b['mase']:.3f}" for name, b in test["baselines"].items())
+        console.print(
+            f"test MASE [bold]{test['mase']:.3f}[/] ({baselines}), MAE {test['mae']:.4g}, RMSE {test['rmse']:.4g} "
+            f"in {result.summary['train_seconds']:.1f} s",
+            highlight=False,
+        )
+    elif result.summary.get("task") == "regress":
         baseline = test["mean_baseline"]
         console.print(
             f"test RMSE [bold]{test['rmse']:.4g}[/], MAE {test['mae']:.4g}, R² {test['r2']:.3f} (predicting the "

@@ -28,7 +28,7 @@ from neuralab.config.sections import (
 )
 from neuralab.errors import UserError
 
-_TASKS = "classify, regress (numbers from a table), or gan (a DCGAN on the images)"
+_TASKS = "classify, regress (numbers from a table), forecast (a time series), or gan (a DCGAN on the images)"
 
 
 class _RunBase(_Section):
@@ -60,6 +60,16 @@ class RegressRunConfig(_RunBase):
     train: RegressTrainConfig = Field(default_factory=RegressTrainConfig)  # type: ignore[arg-type]
 
 
+class ForecastRunConfig(_RunBase):
+    """A forecasting run (`task: forecast`): the next `data.horizon` steps of a series from `data.window` past ones."""
+
+    task: Literal["forecast"] = Field("forecast", description=_TASKS)
+    model: ModelConfig = Field(default_factory=lambda: ModelConfig.model_validate({"name": "sequence_lstm"}))
+    optim: OptimConfig = Field(default_factory=OptimConfig)  # type: ignore[arg-type]
+    sched: SchedConfig = Field(default_factory=SchedConfig)  # type: ignore[arg-type]
+    train: RegressTrainConfig = Field(default_factory=RegressTrainConfig)  # type: ignore[arg-type]
+
+
 class GanRunConfig(_RunBase):
     """A DCGAN run (`task: gan`): its nets are fixed, so it has `gan` instead of `model` and `sched`."""
 
@@ -69,12 +79,14 @@ class GanRunConfig(_RunBase):
     gan: GanConfig = Field(default_factory=GanConfig)  # type: ignore[arg-type]
 
 
-AnyRunConfig = RunConfig | RegressRunConfig | GanRunConfig
-SupervisedRunConfig = RunConfig | RegressRunConfig  # the tasks with a model, labels or targets, and splits
-TASKS: dict[str, type[_RunBase]] = {"classify": RunConfig, "regress": RegressRunConfig, "gan": GanRunConfig}
-_ADAPTER: TypeAdapter[AnyRunConfig] = TypeAdapter(
-    Annotated[RunConfig | RegressRunConfig | GanRunConfig, Field(discriminator="task")]  # type: ignore[arg-type]
-)
+AnyRunConfig = RunConfig | RegressRunConfig | ForecastRunConfig | GanRunConfig
+ValueRunConfig = RegressRunConfig | ForecastRunConfig  # the tasks that predict numbers
+SupervisedRunConfig = RunConfig | RegressRunConfig | ForecastRunConfig  # a model, labels or targets, and splits
+TASKS: dict[str, type[_RunBase]] = {
+    "classify": RunConfig, "regress": RegressRunConfig, "forecast": ForecastRunConfig, "gan": GanRunConfig,
+}  # fmt: skip
+_ANY = RunConfig | RegressRunConfig | ForecastRunConfig | GanRunConfig
+_ADAPTER: TypeAdapter[AnyRunConfig] = TypeAdapter(Annotated[_ANY, Field(discriminator="task")])  # type: ignore[arg-type]
 
 
 def section_model(schema: type[BaseModel], dotted: str) -> type[BaseModel] | None:

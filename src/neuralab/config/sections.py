@@ -30,6 +30,14 @@ class DataConfig(_Section):
     target_columns: list[str] | None = Field(
         None, description="regression: several numeric target columns, one model output each (multi-output)"
     )
+    series_columns: list[str] | None = Field(None, description="forecast: the series columns fed to the model "
+                                             "(default: every numeric column but a leading year/date)")  # fmt: skip
+    window: int = Field(24, gt=0, description="forecast: past steps the model sees")
+    horizon: int = Field(1, gt=0, description="forecast: future steps it predicts at once")
+    stride: int = Field(1, gt=0, description="forecast: steps between the starts of training windows")
+    season: int | None = Field(None, gt=1, description="forecast: seasonal period (12 for monthly) for the "
+                               "seasonal-naive baseline and MASE")  # fmt: skip
+    test_fraction: float = Field(0.2, gt=0, lt=0.9, description="forecast: the last share of steps, held out to test")
     test_file: Path | None = Field(None, description="CSV of test rows (otherwise a stratified 20% is held out)")
     num_workers: int = Field(2, ge=0, description="DataLoader workers for folder datasets")
     text_column: str = Field("text", description="CSV column holding the text (csv-text)")

@@ -13,6 +13,7 @@ from neuralab.data.font_digits import load_font_digits
 from neuralab.data.mnist import load_fashion_mnist, load_mnist
 from neuralab.data.registry import DatasetInfo, register_dataset
 from neuralab.data.regression_datasets import load_california_housing, load_diabetes_data, load_table
+from neuralab.data.series import load_elnino, load_series_csv, load_sunspots
 from neuralab.data.tabular import load_csv
 from neuralab.data.text_datasets import load_csv_text, load_fortunes_en, load_fortunes_zh
 
@@ -194,6 +195,45 @@ register_dataset(
         kind="table",
         load=load_table,
         recipe=_TABLE,
+        needs_files=False,
+    )
+)
+
+# Forecasting: real series shipped with neuralab (public domain, from statsmodels' datasets).
+_SERIES = {
+    "task": "forecast",
+    "model": {"name": "sequence_lstm", "args": {"hidden": 64}},
+    "optim": {"name": "adamw", "lr": 3e-3, "weight_decay": 1e-2},
+    "sched": {"name": "cosine"},
+    "train": {"epochs": 60, "batch_size": 32},
+}
+register_dataset(
+    DatasetInfo(
+        name="sunspots",
+        description="yearly sunspot numbers 1700-2008, 309 steps, ~11-year cycle (bundled): forecasting",
+        kind="series",
+        load=load_sunspots,
+        recipe={**_SERIES, "data": {"window": 22, "horizon": 1}},
+        needs_files=False,
+    )
+)
+register_dataset(
+    DatasetInfo(
+        name="elnino",
+        description="monthly Pacific sea-surface temperature (Nino 1+2) 1950-2010, 732 steps (bundled): forecasting",
+        kind="series",
+        load=load_elnino,
+        recipe={**_SERIES, "data": {"window": 24, "horizon": 1}},
+        needs_files=False,
+    )
+)
+register_dataset(
+    DatasetInfo(
+        name="series",
+        description="your time series CSV (--data FILE): numeric columns, optionally a time column: forecasting",
+        kind="series",
+        load=load_series_csv,
+        recipe=_SERIES,
         needs_files=False,
     )
 )

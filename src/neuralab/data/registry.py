@@ -56,6 +56,8 @@ class LoadOptions:
     image_size: int | None = None
     target_column: str = "label"
     target_columns: tuple[str, ...] | list[str] | None = None
+    series_columns: tuple[str, ...] | list[str] | None = None
+    season: int | None = None
     test_file: Path | None = None
     text_column: str = "text"
 

@@ -19,11 +19,12 @@ class Preprocess:
 
     kind "image": uint8 [C, H, W] scaled by 1/255, then (x - mean) / std per channel.
     kind "vector": float features [F], then (x - mean) / std per feature.
+    kind "sequence": float steps [T, F], then (x - mean) / std per feature (the last axis).
     kind "text": token ids [maxlen] from the tokenizer in `extra["tokenizer"]`, passed through.
     `extra["dtype"] == "int64"`: the inputs are already token ids (a model saved from Python), passed through.
     """
 
-    kind: Literal["image", "vector", "text"]
+    kind: Literal["image", "vector", "sequence", "text"]
     input_shape: tuple[int, ...]
     mean: tuple[float, ...]
     std: tuple[float, ...]
@@ -39,7 +40,7 @@ class Preprocess:
         return self.input_shape[0] if self.kind == "image" else 1
 
     def _stats(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        shape = (1, -1, 1, 1) if self.kind == "image" else (1, -1)
+        shape = {"image": (1, -1, 1, 1), "sequence": (1, 1, -1)}.get(self.kind, (1, -1))
         mean = torch.tensor(self.mean, dtype=torch.float32, device=x.device).view(shape)
         std = torch.tensor(self.std, dtype=torch.float32, device=x.device).view(shape)
         return mean, std

@@ -159,9 +159,12 @@ def text_transformer(input_shape: tuple[int, ...], num_classes: int, vocab_size:
 class SimpleLSTM(nn.Module):
     """The tutorial's part 4.2 model: an LSTM over [batch, time, features], classified from the last step."""
 
-    def __init__(self, features: int, hidden: int, layers: int, num_classes: int) -> None:
+    def __init__(self, features: int, hidden: int, layers: int, num_classes: int, cell: str = "lstm") -> None:
         super().__init__()
-        self.lstm = nn.LSTM(features, hidden, num_layers=layers, batch_first=True)
+        if cell not in ("lstm", "gru"):
+            raise ValueError(f"cell must be lstm or gru, not {cell!r}")
+        rnn = nn.LSTM if cell == "lstm" else nn.GRU
+        self.lstm = rnn(features, hidden, num_layers=layers, batch_first=True)
         self.head = nn.Linear(hidden, num_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -169,6 +172,9 @@ class SimpleLSTM(nn.Module):
         return self.head(out[:, -1])
 
 
-@register_model("the tutorial's SimpleLSTM on numeric sequences [time, features]", inputs=("sequence",))
-def sequence_lstm(input_shape: tuple[int, ...], num_classes: int, hidden: int = 64, layers: int = 1) -> nn.Module:
-    return SimpleLSTM(input_shape[-1], hidden, layers, num_classes)
+@register_model("the tutorial's SimpleLSTM on numeric sequences [time, features] (cell: lstm or gru)",
+                inputs=("sequence",))  # fmt: skip
+def sequence_lstm(
+    input_shape: tuple[int, ...], num_classes: int, hidden: int = 64, layers: int = 1, cell: str = "lstm"
+) -> nn.Module:
+    return SimpleLSTM(input_shape[-1], hidden, layers, num_classes, cell)

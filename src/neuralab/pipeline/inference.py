@@ -9,7 +9,7 @@ from typing import Any
 
 import torch
 
-from neuralab.config import RegressRunConfig, RunConfig
+from neuralab.config import ForecastRunConfig, RegressRunConfig, RunConfig
 from neuralab.data.images import decode_image_file
 from neuralab.data.text import Tokenizer, encode
 from neuralab.data.transforms import Preprocess
@@ -34,7 +34,7 @@ def evaluate_run(run_dir: Path, split: str = "test", trust_code: bool = False) -
             hint="evaluate it in Python (model.evaluate(x, y)), or save it with dataset='<name>'",
         )
     stored_cfg = read_config(run_dir)
-    if isinstance(stored_cfg, RegressRunConfig):
+    if isinstance(stored_cfg, RegressRunConfig | ForecastRunConfig):
         return evaluate_table_run(run_dir, stored_cfg, split, trust_code)
     cfg = classification_config(stored_cfg, "evaluate")
     stored = Preprocess.from_dict(card["preprocess"])

@@ -16,6 +16,7 @@ import torch
 from neuralab.config import (
     AnyRunConfig,
     DataConfig,
+    ForecastRunConfig,
     RegressRunConfig,
     RunConfig,
     SupervisedRunConfig,
@@ -55,8 +56,8 @@ def classification_config(cfg: AnyRunConfig, what: str) -> RunConfig:
 
 
 def supervised_config(cfg: AnyRunConfig, what: str) -> SupervisedRunConfig:
-    """`cfg` as a classification or regression config, or a clear refusal naming what needs one."""
-    if not isinstance(cfg, RunConfig | RegressRunConfig):
+    """`cfg` as a classification, regression or forecasting config, or a refusal naming what needs one."""
+    if not isinstance(cfg, RunConfig | RegressRunConfig | ForecastRunConfig):
         raise UserError(f"{what} needs a classification or regression run, not task: {cfg.task}")
     return cfg
 

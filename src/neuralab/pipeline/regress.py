@@ -17,13 +17,14 @@ import numpy as np
 from rich.console import Console
 from rich.markup import escape
 
-from neuralab.config import RegressRunConfig
+from neuralab.config import ForecastRunConfig, ValueRunConfig
 from neuralab.data import BatchLoader
 from neuralab.data.table import TableEncoder, TableSamples, TargetScaler
 from neuralab.diagnose import GradientMonitor, analyze, analyze_history
 from neuralab.errors import UserError
 from neuralab.model_contract import example_input
 from neuralab.models import ModelSummary, create_model, summarize
+from neuralab.pipeline.forecast_eval import forecast_metrics, write_forecasts
 from neuralab.pipeline.machinery import (
     checkpoint_callback,
     open_run,
@@ -32,7 +33,8 @@ from neuralab.pipeline.machinery import (
     write_findings,
 )
 from neuralab.pipeline.prepare import PreparedData, data_fingerprint, make_loader
-from neuralab.pipeline.prepare_table import prepare_table, stored_table
+from neuralab.pipeline.prepare_series import SeriesLayout, prepare_series
+from neuralab.pipeline.prepare_table import prepare_table
 from neuralab.pipeline.tracking import Tracking, abort_trackers, check_installed, finish_trackers, make_trackers
 from neuralab.runs import (
     RunPaths,
@@ -68,7 +70,9 @@ from neuralab.train.seed import seed_everything
 
 @dataclass
 class RegressRun:
-    cfg: RegressRunConfig
+    """A run that predicts numbers: a regression on a table, or a forecast (then `layout` places its spans)."""
+
+    cfg: ValueRunConfig
     paths: RunPaths
     prepared: PreparedData
     trainer: Trainer
@@ -81,6 +85,7 @@ class RegressRun:
     stats: ModelSummary
     scaler: TargetScaler
     reproducibility: dict[str, Any]
+    layout: SeriesLayout | None
 
 
 def unit_metrics(scaler: TargetScaler) -> Any:
@@ -93,8 +98,14 @@ def unit_metrics(scaler: TargetScaler) -> Any:
     return metrics
 
 
+def prepare_values(cfg: ValueRunConfig) -> tuple[PreparedData, SeriesLayout | None]:
+    if isinstance(cfg, ForecastRunConfig):
+        return prepare_series(cfg)
+    return prepare_table(cfg), None
+
+
 def run_regression(
-    cfg: RegressRunConfig,
+    cfg: ValueRunConfig,
     console: Console | None = None,
     resume_dir: Path | None = None,
     extra_callbacks: Sequence[Callback] = (),
@@ -108,14 +119,15 @@ def run_regression(
     return finish(run, console, evaluate_test)
 
 
-def build(cfg: RegressRunConfig, console: Console, resume_dir: Path | None, extra_callbacks: Sequence[Callback],
+def build(cfg: ValueRunConfig, console: Console, resume_dir: Path | None, extra_callbacks: Sequence[Callback],
           tracking: Tracking | None) -> RegressRun:  # fmt: skip
     check_installed(cfg.train.loggers)
     reproducibility = seed_everything(cfg.train.seed, cfg.train.threads, cfg.train.deterministic)
-    prepared = prepare_table(cfg)
+    prepared, layout = prepare_values(cfg)
     data = prepared.data
-    _, scaler = stored_table(data.preprocess)
-    model = create_model(cfg.model.name, data.preprocess.input_shape, len(data.classes), "vector", **cfg.model.args)
+    scaler = TargetScaler.from_dict(data.preprocess.extra["target"])
+    kind = "vector" if layout is None else "sequence"
+    model = create_model(cfg.model.name, data.preprocess.input_shape, len(scaler.names), kind, **cfg.model.args)
     device = Device.create(cfg.train.device, cfg.train.precision, cfg.train.channels_last, model)
     stats = summarize(model, data.preprocess.input_shape)
     model = device.setup(model)
@@ -156,13 +168,13 @@ def build(cfg: RegressRunConfig, console: Console, resume_dir: Path | None, extr
     if resume_dir is not None:
         restore_checkpoint(trainer, paths, console)
     console.print(
-        f"[bold]{cfg.model.name}[/] regressing {', '.join(data.classes)} on [bold]{escape(cfg.data.name)}[/]: "
-        f"{stats.trainable:,} parameters, {data.preprocess.input_shape[0]} encoded features; train "
+        f"[bold]{cfg.model.name}[/] predicting {', '.join(data.classes)} on [bold]{escape(cfg.data.name)}[/]: "
+        f"{stats.trainable:,} parameters, inputs {list(data.preprocess.input_shape)}; train "
         f"{len(prepared.train):,}, val {len(prepared.val) if prepared.val else 0:,}, test {len(prepared.test):,}",
         highlight=False,
     )
     return RegressRun(cfg, paths, prepared, trainer, train_loader, val_loader, device, history, best, gradients,
-                      stats, scaler, reproducibility)  # fmt: skip
+                      stats, scaler, reproducibility, layout)  # fmt: skip
 
 
 def fit(run: RegressRun) -> None:
@@ -193,10 +205,17 @@ def finish(run: RegressRun, console: Console, evaluate_test: bool) -> tuple[Path
         console.print(f"[yellow]finding[/] {escape(str(finding))}", highlight=False)
     if paths.best_weights.exists():
         load_weights(run.trainer.model, paths.best_weights)
-    card = {**model_card(cfg, data.preprocess.input_shape, data.classes, data.preprocess), "task": "regress"}
+    card = {**model_card(cfg, data.preprocess.input_shape, run.scaler.names, data.preprocess), "task": cfg.task}
     save_model(paths.root, run.trainer.model, card)
     test: dict[str, Any] | None = None
-    if evaluate_test:
+    if evaluate_test and run.layout is not None:
+        loader = make_loader(run.prepared.test, cfg, data.preprocess, run.device, train=False)
+        result = run.trainer.evaluate(loader)
+        test, truth, pred, naive = forecast_metrics(run.layout, result.y_pred, run.scaler, cfg.data.window,
+                                                    cfg.data.horizon, result.loss)  # fmt: skip
+        if run.device.is_main:
+            write_forecasts(paths.root / "test_forecasts.csv", run.layout, cfg.data.window, truth, pred, naive)
+    elif evaluate_test:
         loader = make_loader(run.prepared.test, cfg, data.preprocess, run.device, train=False)
         result = run.trainer.evaluate(loader)
         raw = data.test
@@ -240,9 +259,10 @@ def write_test_predictions(path: Path, raw: TableSamples, y_true: np.ndarray, y_
 
 def regression_summary(run: RegressRun, test: dict[str, Any] | None, findings: list[str]) -> dict[str, Any]:
     cfg, state, prepared = run.cfg, run.trainer.state, run.prepared
-    encoder = TableEncoder.from_dict(prepared.data.preprocess.extra["table"])
+    table = prepared.data.preprocess.extra.get("table")
+    columns = {c.name: c.kind for c in TableEncoder.from_dict(table).columns} if table else None
     return {
-        "task": "regress",
+        "task": cfg.task,
         "dataset": cfg.data.name,
         "model": cfg.model.name,
         "targets": run.scaler.names,
@@ -258,7 +278,7 @@ def regression_summary(run: RegressRun, test: dict[str, Any] | None, findings: l
         "train_images_per_s": state.samples_seen / max(state.train_seconds, 1e-9),
         "parameters": {"trainable": run.stats.trainable, "frozen": run.stats.frozen},
         "forward_flops": run.stats.forward_flops,
-        "columns": {c.name: c.kind for c in encoder.columns},
+        "columns": columns,
         "findings": findings,
         "device": str(run.device.device),
         "precision": run.device.precision,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from neuralab.config import AnyRunConfig, GanRunConfig, RegressRunConfig, SupervisedRunConfig
+from neuralab.config import AnyRunConfig, ForecastRunConfig, GanRunConfig, RegressRunConfig, SupervisedRunConfig
 from neuralab.pipeline.classify import RunResult, run_config
 from neuralab.pipeline.gan import run_gan
 from neuralab.pipeline.machinery import read_run_config
@@ -20,7 +20,7 @@ def train(cfg: AnyRunConfig, console: Console | None = None, resume_dir: Path | 
     """Train `cfg` (or continue the run in `resume_dir`) with its task's loop."""
     if isinstance(cfg, GanRunConfig):
         return RunResult(*run_gan(cfg, console, resume_dir))
-    if isinstance(cfg, RegressRunConfig):
+    if isinstance(cfg, RegressRunConfig | ForecastRunConfig):
         return RunResult(*run_regression(cfg, console, resume_dir))
     return run_config(cfg, console, resume_dir=resume_dir)
 
@@ -38,6 +38,6 @@ def run_supervised(
     tracking: Tracking | None = None,
 ) -> RunResult:
     """A classification or regression run with extra callbacks: what tuning and repeats build on."""
-    if isinstance(cfg, RegressRunConfig):
+    if isinstance(cfg, RegressRunConfig | ForecastRunConfig):
         return RunResult(*run_regression(cfg, console, None, extra_callbacks, evaluate_test, tracking))
     return run_config(cfg, console, extra_callbacks=extra_callbacks, evaluate_test=evaluate_test, tracking=tracking)

@@ -1,4 +1,4 @@
-"""The read side of a regression run: evaluate it on a split, predict values for new rows."""
+"""The read side of runs that predict numbers: evaluate on a split, predict new rows, forecast from a history."""
 
 from __future__ import annotations
 
@@ -6,13 +6,18 @@ import csv
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 
-from neuralab.config import RegressRunConfig
+from neuralab.config import ForecastRunConfig, ValueRunConfig
+from neuralab.data.series import SeriesScaler, read_series
+from neuralab.data.table import TargetScaler
 from neuralab.data.transforms import Preprocess
 from neuralab.errors import UserError
+from neuralab.pipeline.forecast_eval import forecast_metrics
 from neuralab.pipeline.prepare import make_loader
+from neuralab.pipeline.prepare_series import prepare_series
 from neuralab.pipeline.prepare_table import prepare_table, stored_table
 from neuralab.runs import load_model
 from neuralab.train import Device, Trainer
@@ -20,21 +25,28 @@ from neuralab.train.losses import regression_loss
 from neuralab.train.metrics import regression_metrics
 
 
-def evaluate_table_run(run_dir: Path, cfg: RegressRunConfig, split: str, trust_code: bool = False) -> dict[str, Any]:
-    """RMSE, MAE and R² of the saved model on `split`, with the run's own stored encoder."""
+def evaluate_table_run(run_dir: Path, cfg: ValueRunConfig, split: str, trust_code: bool = False) -> dict[str, Any]:
+    """RMSE, MAE and R² (and MASE for a forecast) of the saved model on `split`, with its stored scaling."""
     model, card = load_model(run_dir, trust_code=trust_code)
     preprocess = Preprocess.from_dict(card["preprocess"])
-    prepared = prepare_table(cfg, stored=preprocess)
+    layout = None
+    if isinstance(cfg, ForecastRunConfig):
+        prepared, layout = prepare_series(cfg, stored=preprocess)
+    else:
+        prepared = prepare_table(cfg, stored=preprocess)
     samples = {"test": prepared.test, "val": prepared.val, "train": prepared.train}.get(split)
     if samples is None:
         raise UserError(f"split {split!r} is not available", hint="choose test, val or train")
-    _, scaler = stored_table(preprocess)
+    scaler = TargetScaler.from_dict(preprocess.extra["target"])
     device = Device.create("cpu", "32", "auto", model)
     trainer = Trainer(model, torch.optim.SGD(model.parameters(), lr=0.0), regression_loss(cfg.train.loss,
                       cfg.train.huber_delta), device=device, classification=False)  # fmt: skip
     result = trainer.evaluate(make_loader(samples, cfg, preprocess, device, train=False))
+    if layout is not None and split == "test":
+        test = forecast_metrics(layout, result.y_pred, scaler, cfg.data.window, cfg.data.horizon, result.loss)[0]
+        return {"split": split, "task": cfg.task, **test}
     truth, pred = scaler.unscale(result.y_true), scaler.unscale(result.y_pred)
-    return {"split": split, "task": "regress", "loss": result.loss, **regression_metrics(truth, pred, scaler.names)}
+    return {"split": split, "task": cfg.task, "loss": result.loss, **regression_metrics(truth, pred, scaler.names)}
 
 
 def predict_table(model: nn.Module, card: dict[str, Any], records: list[dict[str, Any]]) -> dict[str, Any]:
@@ -81,3 +93,30 @@ def predict_csv(run_dir: Path, path: Path, trust_code: bool = False) -> dict[str
     if not records:
         raise UserError(f"{path}: no data rows")
     return predict_table(model, card, records)
+
+
+def forecast_from_history(model: nn.Module, card: dict[str, Any], history: np.ndarray) -> dict[str, float]:
+    """The next `horizon` values after `history` [T, series] (its last `window` steps are used), in units."""
+    extra = card["preprocess"]["extra"]
+    scaler, target = SeriesScaler.from_dict(extra["series"]), TargetScaler.from_dict(extra["target"])
+    window = int(extra["window"])
+    history = np.asarray(history, dtype=np.float64).reshape(len(history), -1)
+    if history.shape[1] != len(scaler.columns):
+        raise UserError(f"the history has {history.shape[1]} series; this model reads {len(scaler.columns)}: "
+                        f"{', '.join(scaler.columns)}")  # fmt: skip
+    if len(history) < window:
+        raise UserError(f"the history has {len(history)} steps; this model needs the last {window}")
+    if not np.isfinite(history).all():
+        raise UserError("the history holds NaN or infinite values: a series needs a number at every step")
+    x = torch.from_numpy(scaler.scale(history[-window:]).astype(np.float32))[None]
+    with torch.inference_mode():
+        values = target.unscale(model(x).double().numpy())[0]
+    return dict(zip(target.names, map(float, values), strict=True))
+
+
+def forecast_csv(run_dir: Path, path: Path, trust_code: bool = False) -> dict[str, float]:
+    model, card = load_model(run_dir, trust_code=trust_code)
+    if card.get("task") != "forecast":
+        raise UserError(f"{run_dir} is not a forecasting run; --history takes a series")
+    columns = SeriesScaler.from_dict(card["preprocess"]["extra"]["series"]).columns
+    return forecast_from_history(model, card, read_series(path, columns).values)

@@ -11,7 +11,7 @@ from typing import Any
 from neuralab.errors import UserError
 from neuralab.report.errors import explained_errors, most_confused, pair_examples
 from neuralab.report.plots import confusion_png, curves_png, read_metrics, thumbnails_png
-from neuralab.report.regression import regression_sections
+from neuralab.report.regression import forecast_sections, regression_sections
 from neuralab.runs import RunPaths, atomic_write_text, read_json
 
 
@@ -30,6 +30,10 @@ def _per_class_table(per_class: dict[str, dict[str, Any]]) -> str:
 
 def _headline(test: dict[str, Any], summary: dict[str, Any]) -> str:
     what = f"{html.escape(summary['model'])} on {html.escape(summary['dataset'])}"
+    if summary.get("task") == "forecast":
+        naive = test["baselines"]["naive"]["mase"]
+        return (f"<p>{what}, forecasting {html.escape(', '.join(summary['targets']))}: test MASE "
+                f"<b>{test['mase']:.3f}</b> (naive {naive:.3f}), MAE {test['mae']:.4g}.</p>")  # fmt: skip
     if summary.get("task") == "regress":
         return (f"<p>{what}, predicting {html.escape(', '.join(summary['targets']))}: test RMSE "
                 f"<b>{test['rmse']:.4g}</b>, R² {test['r2']:.3f}.</p>")  # fmt: skip
@@ -37,7 +41,12 @@ def _headline(test: dict[str, Any], summary: dict[str, Any]) -> str:
 
 
 def _metrics_table(test: dict[str, Any], summary: dict[str, Any]) -> str:
-    if summary.get("task") == "regress":
+    if summary.get("task") == "forecast":
+        first = [(f"test {k.upper()}", f"{test[k]:.4g}") for k in ("mae", "rmse", "mase")]
+        first += [(f"{name.replace('_', ' ')} forecast", ", ".join(f"{k.upper()} {v:.4g}" for k, v in b.items()))
+                  for name, b in test["baselines"].items()]  # fmt: skip
+        first.append(("MASE scale", f"the training span's mean |y(t) - y(t-{test['mase_season']})|"))
+    elif summary.get("task") == "regress":
         baseline = test["mean_baseline"]
         first = [
             ("test RMSE", f"{test['rmse']:.4g} (predicting the training mean: {baseline['rmse']:.4g})"),
@@ -110,7 +119,7 @@ def write_report(run_dir: Path, trust_code: bool = False) -> Path:
             hint=f"`neuralab evaluate {paths.root}` computes it; retrain the config to get a report; from Python, "
             "call model.evaluate(x_test, y_test) before model.save(...)",
         )
-    regression = summary.get("task") == "regress"
+    regression = summary.get("task") in ("regress", "forecast")
     sections = [f"<h1>{html.escape(paths.root.name)}</h1>", _headline(test, summary)]
     sections.append("<h2>Final metrics</h2>" + _metrics_table(test, summary))
     if paths.metrics.exists():
@@ -125,7 +134,9 @@ def write_report(run_dir: Path, trust_code: bool = False) -> Path:
             for f in read_json(findings_path)
         )
         sections.append("<h2>Diagnosis</h2>" + (f"<ul>{items}</ul>" if items else "<p>No problems found.</p>"))
-    if regression:
+    if summary.get("task") == "forecast":
+        sections += forecast_sections(paths.root, _img)
+    elif regression:
         sections += regression_sections(paths.root, summary, _img)
     else:
         sections += [

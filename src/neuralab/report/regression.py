@@ -86,3 +86,35 @@ def regression_sections(run_dir: Path, summary: dict[str, Any], img: Any) -> lis
         "<table><tr><th>column</th><th>bucket</th><th>rows</th><th>MAE</th></tr>" + "".join(rows) + "</table>"
     )
     return parts
+
+
+@with_cjk_text
+def forecast_png(time: list[str], truth: list[float], pred: list[float], naive: list[float], step: int) -> bytes:
+    """The test span: the truth, the model's forecast `step` steps ahead, and the naive forecast."""
+    fig, ax = new_figure(1, 1, figsize=(12, 4))
+    x = np.arange(len(time))
+    ax.plot(x, truth, color="black", linewidth=1.2, label="true")
+    ax.plot(x, pred, color="tab:blue", linewidth=1.2, label=f"forecast ({step} step ahead)")
+    ax.plot(x, naive, color="tab:gray", linewidth=0.8, linestyle="--", label="naive (last value)")
+    ticks = np.linspace(0, len(time) - 1, min(8, len(time))).astype(int)
+    ax.set_xticks(ticks, [time[i] for i in ticks])
+    ax.set_title("test span")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    return figure_bytes(fig, "png", dpi=110, bbox_inches="tight")
+
+
+def forecast_sections(run_dir: Path, img: Any) -> list[str]:
+    path = run_dir / "test_forecasts.csv"
+    if not path.exists():
+        return ["<p>test_forecasts.csv is missing, so there is no plot of the test forecasts.</p>"]
+    with path.open(newline="", encoding="utf-8") as fh:
+        rows = [r for r in csv.DictReader(fh)]
+    parts = []
+    steps = sorted({int(r["step"]) for r in rows})
+    for step in {steps[0], steps[-1]}:  # one step ahead, and the farthest
+        chosen = [r for r in rows if int(r["step"]) == step]
+        truth, pred, naive = ([float(r[key]) for r in chosen] for key in ("true", "predicted", "naive"))
+        png = forecast_png([r["time"] for r in chosen], truth, pred, naive, step)
+        parts.append(f"<h2>Forecasts {step} step(s) ahead on the test span</h2>" + img(png, f"forecast {step} ahead"))
+    return parts

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from neuralab.data.series import SeriesScaler
 from neuralab.data.table import TableEncoder, TargetScaler
 from neuralab.data.text import Tokenizer
 from neuralab.data.transforms import Preprocess
@@ -45,8 +46,12 @@ class Predictor:
         self.task: str = self.card.get("task", "classify")
         self.table: TableEncoder | None = None
         self.target: TargetScaler | None = None
+        self.series: SeriesScaler | None = None
         if self.task == "regress":
             self.table = TableEncoder.from_dict(self.preprocess.extra["table"])
+        if self.task == "forecast":
+            self.series = SeriesScaler.from_dict(self.preprocess.extra["series"])
+        if self.task in ("regress", "forecast"):
             self.target = TargetScaler.from_dict(self.preprocess.extra["target"])
         self._session: Any = None
         # channels_last measured 1.7x on a batch of 32 28x28 images (fp32, exact same results)
@@ -78,7 +83,7 @@ class Predictor:
 
     def predict_batch(self, inputs: list[torch.Tensor]) -> np.ndarray:
         """What this model answers: probabilities for a classifier, values for a regression."""
-        return self.predict_values(inputs) if self.task == "regress" else self.predict_proba(inputs)
+        return self.predict_values(inputs) if self.target is not None else self.predict_proba(inputs)
 
     def warm_up_inputs(self, max_batch: int) -> list[list[torch.Tensor]]:
         """Zero inputs in each batch size up to `max_batch` (a new shape costs oneDNN a few ms once)."""
@@ -102,6 +107,16 @@ class Predictor:
     def metadata(self) -> dict[str, Any]:
         summary_path = self.run_dir / "summary.json"
         summary = read_json(summary_path) if summary_path.exists() else {}
+        if self.series is not None and self.target is not None:
+            window = int(self.preprocess.extra["window"])
+            return {
+                "run": self.run_dir.name, "architecture": self.card["architecture"], "backend": self.backend,
+                "task": "forecast", "targets": self.target.names,
+                "input": {"kind": "series", "series": self.series.columns, "window": window,
+                          "accepts": [f"application/json {{'history': [...]}}: at least the last {window} steps, "
+                                      "one number per step (or one list per step with a value for each series)"]},
+                "test_metrics": {k: summary.get("test", {}).get(k) for k in ("mae", "rmse", "mase")},
+            }  # fmt: skip
         if self.table is not None and self.target is not None:
             return {
                 "run": self.run_dir.name,

@@ -69,6 +69,8 @@ async def predict(
     tensors, body_k, tutorial = inputs
     probs = np.stack(await state.batcher.submit_many(tensors))
     rows = state.prediction_body(probs, top_k or body_k)
+    if state.predictor.series is not None:
+        return JSONResponse({"forecast": rows[0], "request_id": request_id_of(request.scope)})
     body = {"predictions": rows} if tutorial else rows[0]
     notes = getattr(request.state, "notes", None) or {}  # a regression's unseen categories and filled gaps
     return JSONResponse({**body, **notes, "request_id": request_id_of(request.scope)})

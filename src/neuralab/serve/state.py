@@ -24,7 +24,7 @@ from neuralab.serve.monitoring import Metrics
 from neuralab.serve.predictor import Predictor
 from neuralab.serve.schemas import BatchRequest, Instance, PredictRequest
 from neuralab.serve.settings import ServeSettings
-from neuralab.serve.tables import table_inputs
+from neuralab.serve.tables import history_input, table_inputs
 
 INLINE_DECODE_BYTES = 64 * 1024  # small images decode on the event loop; bigger ones in a thread
 
@@ -41,7 +41,7 @@ class ServeState:
         return self.settings.limits
 
     def prediction_body(self, probs: np.ndarray, top_k: int) -> list[dict[str, Any]]:
-        if self.predictor.task == "regress":
+        if self.predictor.target is not None:
             return self.predictor.value_rows(probs)
         rows = self.predictor.top_k(probs, top_k)
         for row in rows:
@@ -129,8 +129,8 @@ async def single_input(request: Request) -> tuple[torch.Tensor, int]:
 async def batch_inputs(request: Request) -> tuple[list[torch.Tensor], int]:
     """Dependency: the inputs of /predict/batch (files in `files`, or JSON instances) with the body's top_k."""
     state = get_state(request)
-    if state.predictor.table is not None:
-        raise InputError("this regression model takes rows at /predict: {'rows': [...]}", 415, "wrong_input")
+    if state.predictor.target is not None:
+        raise InputError("this model takes rows or a history at /predict, not batches", 415, "wrong_input")
     limits = state.limits
     if content_kind(request) == "multipart":
         return [await image_tensor(state, data) for data in await uploads(request, limits, "files", many=True)], 5
@@ -167,6 +167,12 @@ async def predict_inputs(request: Request) -> tuple[list[torch.Tensor], int, boo
     A regression model takes table rows instead; what their encoding guessed goes to `request.state.notes`.
     """
     state = get_state(request)
+    predictor = state.predictor
+    if predictor.series is not None:
+        if content_kind(request) != "json":
+            raise InputError("this model takes a history as JSON {'history': [...]}", 415, "wrong_input")
+        window = int(predictor.preprocess.extra["window"])
+        return [history_input(await request.body(), predictor.series, window, state.limits)], 1, False
     if state.predictor.table is not None:
         if content_kind(request) != "json":
             raise InputError("this model takes table rows as JSON {'rows': [...]}", 415, "wrong_input")

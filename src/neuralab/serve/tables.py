@@ -1,4 +1,4 @@
-"""Rows of a table -> the encoded features a regression model takes, with what the encoding had to guess.
+"""Rows of a table (or a series' history) -> the input a regression (or forecasting) model takes.
 
 A client sends `{"rows": [{"area": 120, "location": "north", "rooms": 3}, ...]}` (or the tutorial's
 `{"data": [...]}` with the same objects, or lists in the training column order). Unknown columns are
@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from neuralab.data.series import SeriesScaler
 from neuralab.data.table import TableEncoder
 from neuralab.errors import UserError
 from neuralab.serve.inputs import InputError, InputLimits
@@ -79,3 +80,37 @@ def table_inputs(raw: bytes, encoder: TableEncoder, limits: InputLimits) -> Tabl
         notes["imputed"] = encoded.imputed
     features = torch.from_numpy(np.ascontiguousarray(encoded.features))
     return TableInputs(list(features), notes)
+
+
+def history_input(raw: bytes, scaler: SeriesScaler, window: int, limits: InputLimits) -> torch.Tensor:
+    """`{"history": [v, ...]}` or `[[v1, v2], ...]` -> the scaled last `window` steps [window, series]."""
+    if not raw:
+        raise InputError("the JSON body is empty", 400, "empty_body")
+    try:
+        body = json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise InputError(f"the body is not valid JSON ({err})", 400, "bad_json") from None
+    if not isinstance(body, dict) or set(body) != {"history"}:
+        raise InputError("send JSON {'history': [...]} with the series' most recent steps, oldest first", 422,
+                         "invalid_request")  # fmt: skip
+    steps = body["history"]
+    if not isinstance(steps, list) or not steps:
+        raise InputError("'history' must be a non-empty list of steps", 422, "invalid_request")
+    if len(steps) > limits.max_text_chars:
+        raise InputError(f"'history' has {len(steps)} steps; the limit is {limits.max_text_chars}", 413, "too_long")
+    try:
+        values = np.asarray(steps, dtype=np.float64)
+    except (ValueError, TypeError):
+        raise InputError("'history' must hold numbers (one per step, or one list per step)") from None
+    values = values.reshape(len(values), -1) if values.ndim == 1 else values
+    if values.ndim != 2 or values.shape[1] != len(scaler.columns):
+        raise InputError(f"'history' must have one value per series per step; this model reads "
+                         f"{len(scaler.columns)}: {', '.join(scaler.columns)}")  # fmt: skip
+    if len(values) < window:
+        raise InputError(f"'history' has {len(values)} steps; this model needs the last {window}")
+    if not np.isfinite(values).all():
+        raise InputError("'history' holds NaN or infinite values; every step needs a finite number")
+    scaled = scaler.scale(values[-window:])
+    if not np.isfinite(scaled).all() or np.abs(scaled).max() > 1e30:
+        raise InputError("a value in 'history' is too large for this model")
+    return torch.from_numpy(scaled.astype(np.float32))
