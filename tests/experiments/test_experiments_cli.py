@@ -74,3 +74,22 @@ def test_compare_pairs_single_runs_with_mcnemar(groups: Path, tmp_path: Path) ->
     assert mixed["test"] is None and "--repeats" in mixed["verdict"]
     missing = run_cli("compare", str(good), str(tmp_path))
     assert missing.returncode == 2 and "neither a finished run" in missing.stderr
+
+
+def test_compare_pairs_two_regressions_row_by_row(tmp_path: Path) -> None:
+    """A crippled run (one epoch at a tiny learning rate) is named worse by the Wilcoxon test on errors."""
+    base = ["train", "--dataset", "diabetes", "--out", str(tmp_path)]
+    good = run_cli(*base, "--name", "good")
+    bad = run_cli(*base, "--name", "bad", "--epochs", "1", "--lr", "1e-5")
+    assert good.returncode == 0 and bad.returncode == 0, good.stderr + bad.stderr
+    done = run_cli("compare", str(tmp_path / "good"), str(tmp_path / "bad"), "--json", "--out",
+                   str(tmp_path / "c.html"))  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    verdict = result["verdicts"][0]
+    assert verdict["test"].startswith("Wilcoxon") and verdict["significant"]
+    assert verdict["verdict"].startswith("bad is worse than good on test MAE")
+    assert "rmse" in result["metrics"] and "accuracy" not in result["metrics"]
+    listed = run_cli("runs", str(tmp_path), "--json")
+    rows = [json.loads(line) for line in listed.stdout.splitlines()]
+    assert {r["task"] for r in rows} == {"regress"} and all(r["test.rmse"] > 0 for r in rows)

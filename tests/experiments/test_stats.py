@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from neuralab.experiments.stats import mcnemar, mean_interval, welch
+from neuralab.experiments.stats import mcnemar, mean_interval, paired_errors, welch
 
 
 def test_mcnemar_exact_matches_the_binomial_table() -> None:
@@ -42,3 +42,22 @@ def test_mean_interval_is_the_t_interval() -> None:
     assert summary["mean"] == 2.0 and summary["std"] == 1.0
     half = 4.302652729911275 / np.sqrt(3)  # t(0.975, df=2)
     assert summary["ci95"] == pytest.approx([2 - half, 2 + half])
+
+
+def test_paired_errors_say_lower_is_better_and_ignore_what_chance_explains() -> None:
+    rng = np.random.default_rng(0)
+    errors_a = np.abs(rng.normal(0, 1, 200))
+    better = paired_errors(errors_a, errors_a * 0.7)
+    assert better.significant and better.difference < 0
+    assert better.verdict("A", "B").startswith("B is better than A on test MAE")
+    worse = paired_errors(errors_a, errors_a + 0.2)
+    assert worse.significant and worse.verdict("A", "B").startswith("B is worse")
+    assert paired_errors(errors_a, errors_a).p_value == 1.0
+    noise = paired_errors(errors_a, np.abs(rng.normal(0, 1, 200)))
+    assert not noise.significant  # two draws of the same error distribution
+
+
+def test_welch_on_an_error_metric_calls_the_lower_group_better() -> None:
+    result = welch([55.0, 55.4, 54.8], [50.1, 50.3, 49.9], metric="test RMSE", higher_is_better=False,
+                   in_points=False)  # fmt: skip
+    assert result.significant and result.verdict("A", "B").startswith("B is better than A on test RMSE (-4.967)")

@@ -30,11 +30,14 @@ def runs(
         for row in rows:
             print(json.dumps(row, default=str))
         return
-    table = Table("name", "kind", "dataset", "model", "seeds", "test acc", "macro-F1", "train s", "finished")
+    table = Table("name", "kind", "dataset", "model", "seeds", "test acc", "macro-F1", "RMSE / MASE", "train s",
+                  "finished")  # fmt: skip
     for r in rows:
         acc, f1, secs = r["test.accuracy"], r["test.macro_f1"], r["train_seconds"]
+        value = next((f"{k.upper()} {r[f'test.{k}']:.4g}" for k in ("mase", "rmse") if r.get(f"test.{k}") is not None),
+                     "")  # fmt: skip
         table.add_row(r["name"], r["kind"], str(r["dataset"]), str(r["model"]), str(r["seeds"]),
-                      "" if acc is None else f"{100 * acc:.2f}%", "" if f1 is None else f"{100 * f1:.2f}%",
+                      "" if acc is None else f"{100 * acc:.2f}%", "" if f1 is None else f"{100 * f1:.2f}%", value,
                       "" if secs is None else f"{secs:.1f}", str(r["finished_at"] or ""))  # fmt: skip
     console.print(table)
     console.print(f"{len(rows)} of them under {root}", highlight=False)

@@ -106,6 +106,12 @@ def _train_group(cfg: Any, seeds: list[int]) -> None:
             low, high = m["ci95"]
             spread = f"± {100 * m['std']:.2f} (std over {len(seeds)} seeds), 95% CI {100 * low:.2f}-{100 * high:.2f}%"
             console.print(f"test {metric}: mean [bold]{100 * m['mean']:.2f}%[/] {spread}", highlight=False)
+    for metric in ("rmse", "mae", "r2", "mase"):
+        if metric in test:
+            m = test[metric]
+            low, high = m["ci95"]
+            spread = f"± {m['std']:.4g} (std over {len(seeds)} seeds), 95% CI {low:.4g}-{high:.4g}"
+            console.print(f"test {metric.upper()}: mean [bold]{m['mean']:.4g}[/] {spread}", highlight=False)
     console.print(f"group folder: {result.group_dir}", highlight=False)
 
 

@@ -40,7 +40,9 @@ class Entry:
             "name": self.name, "kind": self.kind, "path": str(self.path),
             "dataset": self.summary.get("dataset"), "model": self.summary.get("model"),
             "seeds": len(self.summary.get("seeds", [])) or 1,
+            "task": self.summary.get("task") or self.config.get("task") or "classify",
             "test.accuracy": self.metric("accuracy"), "test.macro_f1": self.metric("macro_f1"),
+            "test.rmse": self.metric("rmse"), "test.r2": self.metric("r2"), "test.mase": self.metric("mase"),
             "train_seconds": seconds, "finished_at": self.summary.get("finished_at"),
             **{f"config.{k}": v for k, v in flatten(self.config).items()},
         }  # fmt: skip

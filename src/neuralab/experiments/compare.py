@@ -3,6 +3,7 @@ the config, what differs in the test metrics, and whether the accuracy differenc
 
 from __future__ import annotations
 
+import csv
 import html
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,12 +13,15 @@ import numpy as np
 
 from neuralab.errors import UserError
 from neuralab.experiments.catalog import Entry, flatten, load_entry
-from neuralab.experiments.stats import Significance, mcnemar, welch
+from neuralab.experiments.stats import Significance, mcnemar, paired_errors, welch
 from neuralab.files import atomic_write_text, load_tensors
 from neuralab.plotting import figure_bytes, new_figure, with_cjk_text
 from neuralab.report.plots import read_metrics
 
-METRICS = ("accuracy", "macro_f1", "balanced_accuracy", "loss")
+METRICS = ("accuracy", "macro_f1", "balanced_accuracy", "rmse", "mae", "r2", "mase", "loss")
+# The metric a group is judged on, by task, and whether higher is better.
+PRIMARY = {"classify": ("accuracy", True), "regress": ("rmse", False), "forecast": ("mase", False)}
+_PREDICTION_FILES = {"regress": "test_predictions.csv", "forecast": "test_forecasts.csv"}
 _NOT_COMPARED = {"name", "out_dir"}
 
 
@@ -44,7 +48,49 @@ def _predictions(entry: Entry) -> dict[str, np.ndarray] | None:
     return {k: v.numpy() for k, v in load_tensors(path).items()}
 
 
+def task_of(entry: Entry) -> str:
+    return str(entry.summary.get("task") or entry.config.get("task") or "classify")
+
+
+def _absolute_errors(entry: Entry) -> tuple[np.ndarray, np.ndarray] | None:
+    """(truth, |error|) for every test value of a regression or forecast run, from its predictions CSV."""
+    path = entry.path / _PREDICTION_FILES.get(task_of(entry), "")
+    if not path.is_file():
+        return None
+    with path.open(newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    true_keys = [k for k in (rows[0] if rows else {}) if k == "true" or k.startswith("true_")]
+    truth = np.asarray([[float(r[k]) for k in true_keys] for r in rows])
+    pred = np.asarray([[float(r[k.replace("true", "predicted", 1)]) for k in true_keys] for r in rows])
+    return truth.ravel(), np.abs(pred - truth).ravel()
+
+
+def _value_verdict(a: Entry, b: Entry) -> Verdict:
+    ea, eb = _absolute_errors(a), _absolute_errors(b)
+    if ea is None or eb is None:
+        missing = [e.name for e, v in ((a, ea), (b, eb)) if v is None]
+        return Verdict(None, f"{', '.join(missing)} kept no test predictions: retrain to compare them")
+    if len(ea[0]) != len(eb[0]) or not np.allclose(ea[0], eb[0]):
+        return Verdict(None, "the two runs were tested on different rows, so their errors cannot be paired; "
+                             "compare groups of seeds instead")  # fmt: skip
+    return Verdict(paired_errors(ea[1], eb[1]))
+
+
 def verdict(a: Entry, b: Entry) -> Verdict:
+    tasks = {task_of(a), task_of(b)}
+    if len(tasks) > 1:
+        return Verdict(None, f"a {task_of(a)} run and a {task_of(b)} run answer different questions")
+    task = tasks.pop()
+    if a.kind == "run" and b.kind == "run" and task != "classify":
+        return _value_verdict(a, b)
+    if a.kind == "group" and b.kind == "group" and task != "classify":
+        metric, higher = PRIMARY.get(task, ("rmse", False))
+        values_a = (a.summary.get("test") or {}).get(metric, {}).get("values", [])
+        values_b = (b.summary.get("test") or {}).get(metric, {}).get("values", [])
+        if len(values_a) < 2 or len(values_b) < 2:
+            return Verdict(None, f"each group needs at least two seeds with a test {metric}")
+        return Verdict(welch(values_a, values_b, metric=f"test {metric.upper()}", higher_is_better=higher,
+                             in_points=False))  # fmt: skip
     if a.kind == "run" and b.kind == "run":
         pa, pb = _predictions(a), _predictions(b)
         missing = [e.name for e, p in ((a, pa), (b, pb)) if p is None]
@@ -72,6 +118,7 @@ def compare(paths: list[Path]) -> Comparison:
     keys = sorted({k for f in flat for k in f})
     differences = {k: [f.get(k) for f in flat] for k in keys if len({repr(f.get(k)) for f in flat}) > 1}
     metrics = {m: [e.metric(m) for e in entries] for m in METRICS}
+    metrics = {m: values for m, values in metrics.items() if any(v is not None for v in values)}
     return Comparison(entries, differences, metrics, [verdict(entries[0], e) for e in entries[1:]])
 
 
@@ -88,12 +135,14 @@ def _curve(entry: Entry, key: str) -> list[float]:
 @with_cjk_text
 def _curves_svg(comparison: Comparison) -> str:
     fig, axes = new_figure(1, 2, figsize=(10, 3.6))
+    classify = all(task_of(e) == "classify" for e in comparison.entries)
+    key, name = ("val_accuracy", "validation accuracy") if classify else ("val_rmse", "validation RMSE")
     for entry in comparison.entries:
-        for ax, key in zip(axes, ("val_accuracy", "loss"), strict=True):
-            curve = _curve(entry, key)
+        for ax, column in zip(axes, (key, "loss"), strict=True):
+            curve = _curve(entry, column)
             if curve:
                 ax.plot(range(1, len(curve) + 1), curve, marker="o", markersize=3, label=entry.name)
-    for ax, title in zip(axes, ("validation accuracy (groups: mean over seeds)", "training loss"), strict=True):
+    for ax, title in zip(axes, (f"{name} (groups: mean over seeds)", "training loss"), strict=True):
         ax.set_title(title, fontsize=10)
         ax.set_xlabel("epoch")
         ax.legend(fontsize=8)

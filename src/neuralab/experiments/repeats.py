@@ -10,15 +10,15 @@ from typing import Any
 
 from rich.console import Console
 
-from neuralab.config import RunConfig
+from neuralab.config import AnyRunConfig, ForecastRunConfig, RegressRunConfig, RunConfig, SupervisedRunConfig
 from neuralab.errors import UserError
 from neuralab.experiments.stats import mean_interval
-from neuralab.pipeline import RunResult, run_config
+from neuralab.pipeline import RunResult, run_supervised
 from neuralab.pipeline.tracking import Tracking, open_parent
 from neuralab.runs import atomic_write_json, default_run_name, new_run_dir
 
 GROUP_FILE = "group.json"
-GROUP_METRICS = ("accuracy", "macro_f1", "balanced_accuracy", "loss")
+GROUP_METRICS = ("accuracy", "macro_f1", "balanced_accuracy", "rmse", "mae", "r2", "mase", "loss")
 
 
 @dataclass(frozen=True)
@@ -27,12 +27,13 @@ class GroupResult:
     summary: dict[str, Any]
 
 
-def group_summary(cfg: RunConfig, seeds: list[int], results: list[RunResult]) -> dict[str, Any]:
+def group_summary(cfg: SupervisedRunConfig, seeds: list[int], results: list[RunResult]) -> dict[str, Any]:
     tests = [r.summary.get("test") or {} for r in results]
     metrics = {m: mean_interval([t[m] for t in tests]) for m in GROUP_METRICS if all(m in t for t in tests)}
     metrics["train_seconds"] = mean_interval([float(r.summary["train_seconds"]) for r in results])
     return {
         "kind": "group",
+        "task": cfg.task,
         "dataset": cfg.data.name,
         "model": cfg.model.name,
         "seeds": seeds,
@@ -43,12 +44,12 @@ def group_summary(cfg: RunConfig, seeds: list[int], results: list[RunResult]) ->
     }
 
 
-def train_repeats(cfg: RunConfig, seeds: list[int], console: Console) -> GroupResult:
+def train_repeats(cfg: AnyRunConfig, seeds: list[int], console: Console) -> GroupResult:
     """Train `cfg` once per seed, each a full run folder inside the group folder."""
     if len(seeds) < 2 or len(set(seeds)) != len(seeds):
         raise UserError(f"repeats need at least two different seeds, got {seeds}")
-    if not isinstance(cfg, RunConfig):
-        raise UserError("--repeats applies to classification runs")
+    if not isinstance(cfg, RunConfig | RegressRunConfig | ForecastRunConfig):
+        raise UserError("--repeats applies to classification, regression and forecasting runs")
     group_dir = new_run_dir(Path(cfg.out_dir), f"{cfg.name or default_run_name(cfg)}-x{len(seeds)}")
     parent = open_parent(cfg, group_dir.name, Path(cfg.out_dir))
     tracking = Tracking(parent.tracking_uri, parent.run_id) if parent else Tracking()
@@ -59,7 +60,7 @@ def train_repeats(cfg: RunConfig, seeds: list[int], console: Console) -> GroupRe
             "out_dir": group_dir, "name": f"seed-{seed}", "train": cfg.train.model_copy(update={"seed": seed}),
         })  # fmt: skip
         try:
-            results.append(run_config(run_cfg, console, tracking=tracking))
+            results.append(run_supervised(run_cfg, console, tracking=tracking))
         except BaseException:
             if parent:
                 parent.finish({}, "FAILED")

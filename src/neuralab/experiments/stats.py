@@ -3,6 +3,8 @@
 - Two single runs on the same test split: McNemar's exact test on their paired predictions (only
   the examples where exactly one run is right carry information; under "equally good" each such
   example is a fair coin), via scipy's exact binomial test.
+- Two single regressions or forecasts on the same test rows: the Wilcoxon signed-rank test on their
+  paired absolute errors (no normality assumed; each row is its own control).
 - Two groups of seeds: Welch's t-test (no equal-variance assumption) and a bootstrap interval of
   the difference of the means.
 """
@@ -24,16 +26,20 @@ class Significance:
     p_value: float
     difference: float  # B minus A, in the metric's units (accuracy as a fraction)
     detail: dict[str, Any] = field(default_factory=dict)
+    metric: str = "test accuracy"
+    higher_is_better: bool = True
+    in_points: bool = True  # a fraction shown as percentage points; otherwise in the metric's own units
 
     @property
     def significant(self) -> bool:
         return self.p_value < ALPHA
 
-    def verdict(self, a: str = "A", b: str = "B", metric: str = "test accuracy") -> str:
+    def verdict(self, a: str = "A", b: str = "B", metric: str | None = None) -> str:
         """The result in words a learner can act on; `a` is the baseline, `b` the challenger."""
-        points = f"{100 * self.difference:+.2f} points"
+        metric = metric or self.metric
+        points = f"{100 * self.difference:+.2f} points" if self.in_points else f"{self.difference:+.4g}"
         if self.significant:
-            better = f"{b} is better" if self.difference > 0 else f"{b} is worse"
+            better = f"{b} is better" if (self.difference > 0) == self.higher_is_better else f"{b} is worse"
             return (f"{better} than {a} on {metric} ({points}). If the two were equally good, a difference at least "
                     f"this large would appear by chance in only {100 * self.p_value:.2g}% of repetitions "
                     f"({self.test}, p = {self.p_value:.3g} < {ALPHA}): significant.")  # fmt: skip
@@ -58,7 +64,19 @@ def mcnemar(y_true: np.ndarray, pred_a: np.ndarray, pred_b: np.ndarray) -> Signi
     )  # fmt: skip
 
 
-def welch(values_a: list[float], values_b: list[float], seed: int = 0) -> Significance:
+def paired_errors(abs_a: np.ndarray, abs_b: np.ndarray, metric: str = "test MAE") -> Significance:
+    """The Wilcoxon signed-rank test on two models' absolute errors for the same test rows."""
+    diff = np.asarray(abs_b, dtype=float) - np.asarray(abs_a, dtype=float)
+    p_value = 1.0 if not np.any(diff) else float(stats.wilcoxon(diff, zero_method="wilcox").pvalue)
+    return Significance(
+        "Wilcoxon signed-rank test on paired absolute errors", p_value, float(diff.mean()),
+        {"rows": len(diff), "b_closer": int((diff < 0).sum()), "a_closer": int((diff > 0).sum())},
+        metric=metric, higher_is_better=False, in_points=False,
+    )  # fmt: skip
+
+
+def welch(values_a: list[float], values_b: list[float], seed: int = 0, metric: str = "test accuracy",
+          higher_is_better: bool = True, in_points: bool = True) -> Significance:  # fmt: skip
     """Welch's t-test on two groups of per-seed results, with a 95% bootstrap interval of the difference."""
     a, b = np.asarray(values_a, dtype=float), np.asarray(values_b, dtype=float)
     if len(a) < 2 or len(b) < 2:
@@ -79,6 +97,9 @@ def welch(values_a: list[float], values_b: list[float], seed: int = 0) -> Signif
         p_value,
         float(b.mean() - a.mean()),
         {"t": t_stat, "bootstrap_95": [float(interval.low), float(interval.high)], "n_a": len(a), "n_b": len(b)},
+        metric=metric,
+        higher_is_better=higher_is_better,
+        in_points=in_points,
     )
 
 
