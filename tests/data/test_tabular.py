@@ -36,3 +36,35 @@ def test_not_utf8(tmp_path: Path) -> None:
     path.write_bytes("a,label\n1,caf\xe9\n".encode("latin-1"))
     with pytest.raises(UserError, match="not UTF-8"):
         load_csv(LoadOptions(file=path))
+
+
+def test_rows_of_numeric_sequences_train_the_tutorials_simple_lstm_through_the_cli(tmp_path: Path) -> None:
+    """The tutorial's SimpleLSTM shape: 15 steps of 10 features, 5 classes, from a CSV (step-major columns)."""
+    import csv
+    import json
+
+    import numpy as np
+
+    from tests.conftest import run_cli
+
+    rng = np.random.default_rng(0)
+    steps, features = 15, 10
+    path = tmp_path / "sequences.csv"
+    with path.open("w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow([f"t{t}_f{f}" for t in range(steps) for f in range(features)] + ["label"])
+        for i in range(600):
+            label = i % 5
+            t = np.arange(steps)[:, None]
+            wave = np.sin(2 * np.pi * (label + 1) * t / steps + rng.uniform(0, 2 * np.pi))
+            writer.writerow([*(wave + 0.3 * rng.normal(size=(steps, features))).ravel().round(4), f"class{label}"])
+    done = run_cli("train", "--dataset", "csv", "--data", str(path), "--model", "sequence_lstm", "--set",
+                   "data.sequence_length=15", "--epochs", "15", "--out", str(tmp_path), "--name", "seq")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    summary = json.loads((tmp_path / "seq" / "summary.json").read_text())
+    assert summary["test"]["accuracy"] > 0.8  # chance is 0.2
+    card = json.loads((tmp_path / "seq" / "model.json").read_text())
+    assert card["input_shape"] == [15, 10] and card["preprocess"]["kind"] == "sequence"
+    uneven = run_cli("train", "--dataset", "csv", "--data", str(path), "--model", "sequence_lstm", "--set",
+                     "data.sequence_length=7", "--out", str(tmp_path))  # fmt: skip
+    assert uneven.returncode == 2 and "do not split into 7 equal steps" in " ".join(uneven.stderr.split())

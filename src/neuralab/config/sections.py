@@ -32,6 +32,8 @@ class DataConfig(_Section):
     )
     series_columns: list[str] | None = Field(None, description="forecast: the series columns fed to the model "
                                              "(default: every numeric column but a leading year/date)")  # fmt: skip
+    sequence_length: int | None = Field(None, gt=0, description="csv: each row is a sequence of this many steps "
+                                        "(feature columns in step order) for sequence models")  # fmt: skip
     window: int = Field(24, gt=0, description="forecast: past steps the model sees")
     horizon: int = Field(1, gt=0, description="forecast: future steps it predicts at once")
     stride: int = Field(1, gt=0, description="forecast: steps between the starts of training windows")

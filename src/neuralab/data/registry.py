@@ -58,6 +58,7 @@ class LoadOptions:
     target_columns: tuple[str, ...] | list[str] | None = None
     series_columns: tuple[str, ...] | list[str] | None = None
     season: int | None = None
+    sequence_length: int | None = None
     test_file: Path | None = None
     text_column: str = "text"
 

@@ -103,15 +103,21 @@ def load_csv(options: LoadOptions) -> LoadedData:
         x_train, x_test, y_train, y_test = train_test_split(
             x, y, test_size=TEST_FRACTION, stratify=stratify, random_state=0
         )
+    steps = options.sequence_length
+    if steps is not None:  # each row is a sequence: its columns are step 1's features, then step 2's, ...
+        if x.shape[1] % steps:
+            raise UserError(f"{path}: {x.shape[1]} feature columns do not split into {steps} equal steps",
+                            hint="data.sequence_length must divide the number of feature columns")  # fmt: skip
+        x_train, x_test = (a.reshape(len(a), steps, -1) for a in (x_train, x_test))
     train = TensorSamples(torch.from_numpy(x_train), torch.from_numpy(y_train))
-    mean, std = channel_stats(train.x, 1.0)
+    mean, std = channel_stats(train.x.reshape(-1, train.x.shape[-1]), 1.0)
     return LoadedData(
         train=train,
         test=TensorSamples(torch.from_numpy(x_test), torch.from_numpy(y_test)),
         classes=classes,
         preprocess=Preprocess(
-            kind="vector",
-            input_shape=(x.shape[1],),
+            kind="vector" if steps is None else "sequence",
+            input_shape=tuple(train.x.shape[1:]),
             mean=mean,
             std=std,
             scale=1.0,
