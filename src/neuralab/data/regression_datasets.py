@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -28,17 +29,21 @@ def table_data(train: TableSamples, test: TableSamples, targets: list[str], sour
     return LoadedData(train=train, test=test, classes=targets, preprocess=placeholder, source=source)
 
 
-def load_diabetes_data(options: LoadOptions) -> LoadedData:
-    from sklearn.datasets import load_diabetes
-
-    bunch = load_diabetes(scaled=False)
+def from_bunch(bunch: Any, target: str, source: str) -> LoadedData:
+    """A scikit-learn dataset (numeric features, one target) as a table with the fixed test split."""
     samples = TableSamples(
         list(bunch.feature_names),
         np.asarray(bunch.data, dtype=np.float64).astype(object),
         torch.tensor(bunch.target, dtype=torch.float64).unsqueeze(1),
     )
     train, test = held_out_test(samples)
-    return table_data(train, test, ["progression"], "sklearn.datasets.load_diabetes")
+    return table_data(train, test, [target], source)
+
+
+def load_diabetes_data(options: LoadOptions) -> LoadedData:
+    from sklearn.datasets import load_diabetes
+
+    return from_bunch(load_diabetes(scaled=False), "progression", "sklearn.datasets.load_diabetes")
 
 
 def load_california_housing(options: LoadOptions) -> LoadedData:
@@ -54,13 +59,7 @@ def load_california_housing(options: LoadOptions) -> LoadedData:
             f"California housing is not cached and could not be downloaded ({err})",
             hint="connect once to let scikit-learn fetch it (about 400 kB), or set data.data_dir to its cache",
         ) from None
-    samples = TableSamples(
-        list(bunch.feature_names),
-        np.asarray(bunch.data, dtype=np.float64).astype(object),
-        torch.tensor(bunch.target, dtype=torch.float64).unsqueeze(1),
-    )
-    train, test = held_out_test(samples)
-    return table_data(train, test, ["median_house_value_100k"], "sklearn.datasets.fetch_california_housing")
+    return from_bunch(bunch, "median_house_value_100k", "sklearn.datasets.fetch_california_housing")
 
 
 def load_table(options: LoadOptions) -> LoadedData:

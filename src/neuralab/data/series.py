@@ -143,6 +143,23 @@ class SeriesScaler:
         return cls(list(raw["columns"]), [float(v) for v in raw["mean"]], [float(v) for v in raw["std"]])
 
 
+def model_input(history: np.ndarray, scaler: SeriesScaler, window: int) -> np.ndarray:
+    """A history [T] or [T, series] -> the scaled last `window` steps, float32; refused by name when unfit."""
+    history = np.asarray(history, dtype=np.float64)
+    history = history.reshape(len(history), -1) if history.ndim == 1 else history
+    if history.ndim != 2 or history.shape[1] != len(scaler.columns):
+        raise UserError(f"the history must have one value per series per step; this model reads "
+                        f"{len(scaler.columns)}: {', '.join(scaler.columns)}")  # fmt: skip
+    if len(history) < window:
+        raise UserError(f"the history has {len(history)} steps; this model needs the last {window}")
+    if not np.isfinite(history).all():
+        raise UserError("the history holds NaN or infinite values: a series needs a number at every step")
+    scaled = scaler.scale(history[-window:])
+    if np.abs(scaled).max() > 1e30:
+        raise UserError("a value in the history is too large for this model")
+    return scaled.astype(np.float32)
+
+
 def _loaded(series: Series, target: str) -> LoadedData:
     placeholder = Preprocess(kind="vector", input_shape=(len(series.columns),), mean=(), std=(), scale=1.0)
     return LoadedData(train=series, test=series, classes=[target], preprocess=placeholder, source=series.source)

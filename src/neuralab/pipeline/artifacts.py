@@ -1,4 +1,4 @@
-"""What a finished classification run leaves for people to read: summary.json and the error gallery."""
+"""What a finished run leaves for people to read: summary.json (every supervised task) and the error gallery."""
 
 from __future__ import annotations
 
@@ -9,10 +9,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
+from neuralab.config import SupervisedRunConfig
 from neuralab.data import Samples, TensorSamples
 from neuralab.diagnose import Finding
-from neuralab.pipeline.prepare import data_fingerprint
+from neuralab.models import ModelSummary
+from neuralab.pipeline.prepare import PreparedData, data_fingerprint
 from neuralab.runs import save_tensors, torch_versions
+from neuralab.train import Device, Trainer
+from neuralab.train.callbacks import BestWeights, History
 
 if TYPE_CHECKING:
     from neuralab.pipeline.classify import ClassifyRun
@@ -46,37 +50,27 @@ def save_test_predictions(path: Path, y_true: np.ndarray, y_pred: np.ndarray) ->
                         "y_pred": torch.from_numpy(y_pred.astype(np.int64))})  # fmt: skip
 
 
-def classification_summary(run: ClassifyRun, test: dict[str, Any] | None, findings: list[Finding]) -> dict[str, Any]:
-    """summary.json: test metrics, the best epoch, speed, what was loaded, and how to reproduce it."""
-    cfg, state, prepared = run.cfg, run.trainer.state, run.prepared
+def run_summary(cfg: SupervisedRunConfig, trainer: Trainer, history: History, best: BestWeights,
+                stats: ModelSummary, device: Device, reproducibility: dict[str, Any], prepared: PreparedData,
+                test: dict[str, Any] | None, findings: list[str]) -> dict[str, Any]:  # fmt: skip
+    """What every supervised run's summary.json holds: test metrics, the best epoch, speed, data, versions."""
+    state = trainer.state
     return {
         "dataset": cfg.data.name,
         "model": cfg.model.name,
         "test": test,
-        "best": {
-            "monitor": run.best.watch.monitor,
-            "value": run.best.watch.best,
-            "epoch": (run.best.best_epoch or 0) + 1,
-        },
+        "best": {"monitor": best.watch.monitor, "value": best.watch.best, "epoch": (best.best_epoch or 0) + 1},
         "epochs_run": state.epoch,
-        "final": run.history.rows[-1] if run.history.rows else {},
+        "final": history.rows[-1] if history.rows else {},
         "train_seconds": state.train_seconds,
         "train_images_per_s": state.samples_seen / max(state.train_seconds, 1e-9),
-        "parameters": {"trainable": run.stats.trainable, "frozen": run.stats.frozen},
-        "forward_flops": run.stats.forward_flops,
-        "balance": run.balance,
-        "embeddings": run.warm.embeddings,
-        "pretrained": run.warm.pretrained,
-        "finetune": {
-            "strategy": cfg.model.finetune,
-            "lr_decay": cfg.model.lr_decay,
-            "groups": run.layer_groups,
-        },
-        "findings": [f.kind for f in findings],
-        "device": str(run.device.device),
-        "precision": run.device.precision,
-        "channels_last": run.device.channels_last,
-        "reproducibility": {**run.reproducibility, "data_sha256": data_fingerprint(prepared.train)},
+        "parameters": {"trainable": stats.trainable, "frozen": stats.frozen},
+        "forward_flops": stats.forward_flops,
+        "findings": findings,
+        "device": str(device.device),
+        "precision": device.precision,
+        "channels_last": device.channels_last,
+        "reproducibility": {**reproducibility, "data_sha256": data_fingerprint(prepared.train)},
         "data": {
             "source": prepared.data.source,
             "train": len(prepared.train),
@@ -86,3 +80,17 @@ def classification_summary(run: ClassifyRun, test: dict[str, Any] | None, findin
         "versions": torch_versions(),
         "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
     }
+
+
+def classification_summary(run: ClassifyRun, test: dict[str, Any] | None, findings: list[Finding]) -> dict[str, Any]:
+    """summary.json: the common record, and how the classes were balanced and the model warm-started."""
+    cfg = run.cfg
+    summary = run_summary(cfg, run.trainer, run.history, run.best, run.stats, run.device, run.reproducibility,
+                          run.prepared, test, [f.kind for f in findings])  # fmt: skip
+    summary.update({
+        "balance": run.balance,
+        "embeddings": run.warm.embeddings,
+        "pretrained": run.warm.pretrained,
+        "finetune": {"strategy": cfg.model.finetune, "lr_decay": cfg.model.lr_decay, "groups": run.layer_groups},
+    })  # fmt: skip
+    return summary

@@ -27,13 +27,13 @@ from neuralab.models import ModelSummary, create_model, summarize
 from neuralab.pipeline.artifacts import classification_summary, save_errors, save_test_predictions
 from neuralab.pipeline.machinery import (
     checkpoint_callback,
+    fit_tracked,
     open_run,
     restore_checkpoint,
-    stop_on_signals,
     write_findings,
 )
 from neuralab.pipeline.prepare import PreparedData, data_model_args, make_loader, prepare_data
-from neuralab.pipeline.tracking import Tracking, abort_trackers, check_installed, finish_trackers, make_trackers
+from neuralab.pipeline.tracking import Tracking, check_installed, finish_trackers, make_trackers
 from neuralab.pipeline.warm_start import WarmStart, warm_start
 from neuralab.report import write_report
 from neuralab.report.plots import confusion_png
@@ -43,7 +43,6 @@ from neuralab.train import (
     LRController,
     Trainer,
     TrainingDiverged,
-    TrainingInterrupted,
     build_optimizer,
     make_schedule,
 )
@@ -214,13 +213,8 @@ def fit(run: ClassifyRun, console: Console) -> None:
     if trainer.state.finished:
         return
     try:
-        with stop_on_signals(trainer):
-            trainer.fit(run.train_loader, run.val_loader, run.cfg.train.epochs)
-    except TrainingInterrupted:
-        abort_trackers(trainer.callbacks.callbacks, "KILLED")
-        raise
+        fit_tracked(trainer, run.train_loader, run.val_loader, run.cfg.train.epochs)
     except TrainingDiverged as err:
-        abort_trackers(trainer.callbacks.callbacks, "FAILED")
         remedies = ["lower the learning rate (neuralab lr-find suggests one)", "clip gradients (train.grad_clip=1.0)"]
         diverged = Finding("diverged", "training", str(err), remedies)
         write_findings(run.paths, [*run.early_findings, diverged, *analyze(run.gradients.records)])
@@ -228,9 +222,6 @@ def fit(run: ClassifyRun, console: Console) -> None:
             f"training diverged: {err}",
             hint=f"the last good checkpoint is in {run.paths.checkpoints}; see `neuralab diagnose {run.paths.root}`",
         ) from None
-    except BaseException:  # a pruned trial, an error: the tracker's record must not stay "running"
-        abort_trackers(trainer.callbacks.callbacks, "FAILED")
-        raise
 
 
 def finish(run: ClassifyRun, console: Console, evaluate_test: bool) -> RunResult:

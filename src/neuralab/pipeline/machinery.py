@@ -16,10 +16,12 @@ from rich.console import Console
 
 from neuralab.config import AnyRunConfig
 from neuralab.diagnose import Finding
+from neuralab.pipeline.tracking import abort_trackers
 from neuralab.runs import RunPaths, atomic_write_json, atomic_write_text, new_run_dir, read_config
-from neuralab.train import load_checkpoint
+from neuralab.train import Trainer, TrainingInterrupted, load_checkpoint
 from neuralab.train.callbacks import ResumeCheckpoint
 from neuralab.train.state import TrainState
+from neuralab.train.trainer import Loader
 
 
 class ResumableLoop(Protocol):
@@ -84,6 +86,19 @@ def stop_on_signals(loop: ResumableLoop) -> Iterator[None]:
     finally:
         for sig, old in previous.items():
             signal.signal(sig, old)
+
+
+def fit_tracked(trainer: Trainer, train_loader: Loader, val_loader: Loader | None, epochs: int) -> None:
+    """Train with Ctrl-C / SIGTERM as clean stops; a tracker's record never stays "running" after an early end."""
+    try:
+        with stop_on_signals(trainer):
+            trainer.fit(train_loader, val_loader, epochs)
+    except TrainingInterrupted:
+        abort_trackers(trainer.callbacks.callbacks, "KILLED")
+        raise
+    except BaseException:  # divergence, a pruned trial, an error
+        abort_trackers(trainer.callbacks.callbacks, "FAILED")
+        raise
 
 
 def write_findings(paths: RunPaths, findings: list[Finding]) -> None:

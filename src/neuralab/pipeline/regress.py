@@ -24,18 +24,19 @@ from neuralab.diagnose import GradientMonitor, analyze, analyze_history
 from neuralab.errors import UserError
 from neuralab.model_contract import example_input
 from neuralab.models import ModelSummary, create_model, summarize
+from neuralab.pipeline.artifacts import run_summary
 from neuralab.pipeline.forecast_eval import forecast_metrics, write_forecasts
 from neuralab.pipeline.machinery import (
     checkpoint_callback,
+    fit_tracked,
     open_run,
     restore_checkpoint,
-    stop_on_signals,
     write_findings,
 )
-from neuralab.pipeline.prepare import PreparedData, data_fingerprint, make_loader
+from neuralab.pipeline.prepare import PreparedData, make_loader
 from neuralab.pipeline.prepare_series import SeriesLayout, prepare_series
 from neuralab.pipeline.prepare_table import prepare_table
-from neuralab.pipeline.tracking import Tracking, abort_trackers, check_installed, finish_trackers, make_trackers
+from neuralab.pipeline.tracking import Tracking, check_installed, finish_trackers, make_trackers
 from neuralab.runs import (
     RunPaths,
     atomic_write_json,
@@ -43,14 +44,12 @@ from neuralab.runs import (
     load_weights,
     model_card,
     save_model,
-    torch_versions,
 )
 from neuralab.train import (
     Device,
     LRController,
     Trainer,
     TrainingDiverged,
-    TrainingInterrupted,
     build_optimizer,
     make_schedule,
 )
@@ -182,18 +181,10 @@ def fit(run: RegressRun) -> None:
     if trainer.state.finished:
         return
     try:
-        with stop_on_signals(trainer):
-            trainer.fit(run.train_loader, run.val_loader, run.cfg.train.epochs)
-    except TrainingInterrupted:
-        abort_trackers(trainer.callbacks.callbacks, "KILLED")
-        raise
+        fit_tracked(trainer, run.train_loader, run.val_loader, run.cfg.train.epochs)
     except TrainingDiverged as err:
-        abort_trackers(trainer.callbacks.callbacks, "FAILED")
         raise UserError(f"training diverged: {err}", hint="lower optim.lr, or clip gradients (train.grad_clip=1.0)",
                         ) from None  # fmt: skip
-    except BaseException:
-        abort_trackers(trainer.callbacks.callbacks, "FAILED")
-        raise
 
 
 def finish(run: RegressRun, console: Console, evaluate_test: bool) -> tuple[Path, dict[str, Any]]:
@@ -258,37 +249,13 @@ def write_test_predictions(path: Path, raw: TableSamples, y_true: np.ndarray, y_
 
 
 def regression_summary(run: RegressRun, test: dict[str, Any] | None, findings: list[str]) -> dict[str, Any]:
-    cfg, state, prepared = run.cfg, run.trainer.state, run.prepared
-    table = prepared.data.preprocess.extra.get("table")
-    columns = {c.name: c.kind for c in TableEncoder.from_dict(table).columns} if table else None
-    return {
-        "task": cfg.task,
-        "dataset": cfg.data.name,
-        "model": cfg.model.name,
+    """summary.json: the common record, with the task, its targets and the table's column kinds."""
+    table = run.prepared.data.preprocess.extra.get("table")
+    summary = run_summary(run.cfg, run.trainer, run.history, run.best, run.stats, run.device, run.reproducibility,
+                          run.prepared, test, findings)  # fmt: skip
+    summary.update({
+        "task": run.cfg.task,
         "targets": run.scaler.names,
-        "test": test,
-        "best": {
-            "monitor": run.best.watch.monitor,
-            "value": run.best.watch.best,
-            "epoch": (run.best.best_epoch or 0) + 1,
-        },
-        "epochs_run": state.epoch,
-        "final": run.history.rows[-1] if run.history.rows else {},
-        "train_seconds": state.train_seconds,
-        "train_images_per_s": state.samples_seen / max(state.train_seconds, 1e-9),
-        "parameters": {"trainable": run.stats.trainable, "frozen": run.stats.frozen},
-        "forward_flops": run.stats.forward_flops,
-        "columns": columns,
-        "findings": findings,
-        "device": str(run.device.device),
-        "precision": run.device.precision,
-        "reproducibility": {**run.reproducibility, "data_sha256": data_fingerprint(prepared.train)},
-        "data": {
-            "source": prepared.data.source,
-            "train": len(prepared.train),
-            "val": len(prepared.val) if prepared.val else 0,
-            "test": len(prepared.test),
-        },
-        "versions": torch_versions(),
-        "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
-    }
+        "columns": {c.name: c.kind for c in TableEncoder.from_dict(table).columns} if table else None,
+    })  # fmt: skip
+    return summary

@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from neuralab.config import ForecastRunConfig, ValueRunConfig
-from neuralab.data.series import SeriesScaler, read_series
+from neuralab.data.series import SeriesScaler, model_input, read_series
 from neuralab.data.table import TargetScaler
 from neuralab.data.transforms import Preprocess
 from neuralab.errors import UserError
@@ -99,16 +99,7 @@ def forecast_from_history(model: nn.Module, card: dict[str, Any], history: np.nd
     """The next `horizon` values after `history` [T, series] (its last `window` steps are used), in units."""
     extra = card["preprocess"]["extra"]
     scaler, target = SeriesScaler.from_dict(extra["series"]), TargetScaler.from_dict(extra["target"])
-    window = int(extra["window"])
-    history = np.asarray(history, dtype=np.float64).reshape(len(history), -1)
-    if history.shape[1] != len(scaler.columns):
-        raise UserError(f"the history has {history.shape[1]} series; this model reads {len(scaler.columns)}: "
-                        f"{', '.join(scaler.columns)}")  # fmt: skip
-    if len(history) < window:
-        raise UserError(f"the history has {len(history)} steps; this model needs the last {window}")
-    if not np.isfinite(history).all():
-        raise UserError("the history holds NaN or infinite values: a series needs a number at every step")
-    x = torch.from_numpy(scaler.scale(history[-window:]).astype(np.float32))[None]
+    x = torch.from_numpy(model_input(history, scaler, int(extra["window"])))[None]
     with torch.inference_mode():
         values = target.unscale(model(x).double().numpy())[0]
     return dict(zip(target.names, map(float, values), strict=True))

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from neuralab.data.series import SeriesScaler
+from neuralab.data.series import SeriesScaler, model_input
 from neuralab.data.table import TableEncoder
 from neuralab.errors import UserError
 from neuralab.serve.inputs import InputError, InputLimits
@@ -53,13 +53,7 @@ def _as_record(row: Any, encoder: TableEncoder, number: int) -> Any:
 
 def table_inputs(raw: bytes, encoder: TableEncoder, limits: InputLimits) -> TableInputs:
     """Parse and encode a JSON body of rows; every problem is an InputError naming the row and column."""
-    if not raw:
-        raise InputError("the JSON body is empty", 400, "empty_body")
-    try:
-        body = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise InputError(f"the body is not valid JSON ({err})", 400, "bad_json") from None
-    records = _records(body, encoder)
+    records = _records(_json_body(raw), encoder)
     if len(records) > limits.max_batch_items:
         raise InputError(f"at most {limits.max_batch_items} rows per request", 413, "too_many_instances")
     try:
@@ -84,12 +78,7 @@ def table_inputs(raw: bytes, encoder: TableEncoder, limits: InputLimits) -> Tabl
 
 def history_input(raw: bytes, scaler: SeriesScaler, window: int, limits: InputLimits) -> torch.Tensor:
     """`{"history": [v, ...]}` or `[[v1, v2], ...]` -> the scaled last `window` steps [window, series]."""
-    if not raw:
-        raise InputError("the JSON body is empty", 400, "empty_body")
-    try:
-        body = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise InputError(f"the body is not valid JSON ({err})", 400, "bad_json") from None
+    body = _json_body(raw)
     if not isinstance(body, dict) or set(body) != {"history"}:
         raise InputError("send JSON {'history': [...]} with the series' most recent steps, oldest first", 422,
                          "invalid_request")  # fmt: skip
@@ -102,15 +91,16 @@ def history_input(raw: bytes, scaler: SeriesScaler, window: int, limits: InputLi
         values = np.asarray(steps, dtype=np.float64)
     except (ValueError, TypeError):
         raise InputError("'history' must hold numbers (one per step, or one list per step)") from None
-    values = values.reshape(len(values), -1) if values.ndim == 1 else values
-    if values.ndim != 2 or values.shape[1] != len(scaler.columns):
-        raise InputError(f"'history' must have one value per series per step; this model reads "
-                         f"{len(scaler.columns)}: {', '.join(scaler.columns)}")  # fmt: skip
-    if len(values) < window:
-        raise InputError(f"'history' has {len(values)} steps; this model needs the last {window}")
-    if not np.isfinite(values).all():
-        raise InputError("'history' holds NaN or infinite values; every step needs a finite number")
-    scaled = scaler.scale(values[-window:])
-    if not np.isfinite(scaled).all() or np.abs(scaled).max() > 1e30:
-        raise InputError("a value in 'history' is too large for this model")
-    return torch.from_numpy(scaled.astype(np.float32))
+    try:
+        return torch.from_numpy(model_input(values, scaler, window))
+    except UserError as err:
+        raise InputError(err.message.replace("the history", "'history'"), 422, "invalid_input") from None
+
+
+def _json_body(raw: bytes) -> Any:
+    if not raw:
+        raise InputError("the JSON body is empty", 400, "empty_body")
+    try:
+        return json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise InputError(f"the body is not valid JSON ({err})", 400, "bad_json") from None
