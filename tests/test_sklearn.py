@@ -93,3 +93,36 @@ def test_classifier_takes_images_sequences_texts_and_one_hot_labels() -> None:
     labels = [i % 3 for i in range(60)]
     bag = NeuralNetClassifier(model="text_bag", epochs=20, lr=1e-2).fit(texts, labels)
     assert bag.score(["plum plum item", "apple apple item"], [2, 0]) == 1.0
+
+
+def test_a_mixed_type_table_regresses_in_a_scikit_learn_pipeline() -> None:
+    """The house-price CSV (numbers and a string column) through ColumnTransformer + NeuralNetRegressor,
+    tuned by GridSearchCV; the target is scaled by TransformedTargetRegressor, as scikit-learn does it."""
+    import csv
+    from pathlib import Path
+
+    from sklearn.compose import ColumnTransformer, TransformedTargetRegressor
+    from sklearn.impute import SimpleImputer
+    from sklearn.model_selection import GridSearchCV, train_test_split
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    from neuralab.sklearn import NeuralNetRegressor
+
+    with (Path(__file__).parents[1] / "examples" / "house_prices.csv").open() as fh:
+        rows = list(csv.DictReader(fh))
+    x = np.asarray([[r["area_m2"] or np.nan, r["location"] or "unknown", r["rooms"] or np.nan] for r in rows],
+                   dtype=object)  # fmt: skip
+    y = np.asarray([float(r["price"]) for r in rows])
+    columns = ColumnTransformer([
+        ("numbers", make_pipeline(SimpleImputer(strategy="median"), StandardScaler()), [0, 2]),
+        ("location", OneHotEncoder(handle_unknown="ignore"), [1]),
+    ])  # fmt: skip
+    model = TransformedTargetRegressor(
+        make_pipeline(columns, NeuralNetRegressor(model_args={"widths": [32]}, lr=3e-3, epochs=60, random_state=0)),
+        transformer=StandardScaler(),
+    )
+    x_train, x_test, y_train, y_test = train_test_split(x, y, test_size=0.25, random_state=0)
+    search = GridSearchCV(model, {"regressor__neuralnetregressor__lr": [1e-4, 3e-3]}, cv=3).fit(x_train, y_train)
+    assert search.best_params_ == {"regressor__neuralnetregressor__lr": 3e-3}  # 1e-4 barely moves in 60 epochs
+    assert search.score(x_test, y_test) > 0.85

@@ -106,3 +106,10 @@ def test_a_string_column_of_identifiers_is_refused_with_a_reason() -> None:
     ids = TableSamples(["id"], np.asarray([[f"user-{i}"] for i in range(500)], dtype=object), torch.zeros(500, 1))
     with pytest.raises(UserError, match="identifier or free text"):
         TableEncoder.fit(ids)
+
+
+def test_california_housing_not_cached_offline_is_a_clear_message(tmp_path: Path) -> None:
+    from neuralab.data import DATASETS, LoadOptions
+
+    with pytest.raises(UserError, match="California housing is not cached"):
+        DATASETS.get("california-housing").load(LoadOptions(data_dir=tmp_path, download=False))
