@@ -9,12 +9,17 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
+from tests.conftest import FASHION_DIR
+
 NOTEBOOKS = sorted((Path(__file__).parents[2] / "notebooks").glob("*.ipynb"))
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
 def test_the_notebook_runs_top_to_bottom(path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A failing cell fails the test (nbclient raises CellExecutionError with the cell and its traceback)."""
+    needs = nbformat.read(path, as_version=4).metadata.get("neuralab", {}).get("needs", [])
+    if "fashion-mnist" in needs and not (FASHION_DIR / "train-images-idx3-ubyte.gz").exists():
+        pytest.skip("Debian's dataset-fashion-mnist is not installed (apt-get install dataset-fashion-mnist)")
     monkeypatch.setenv("NEURALAB_FAST", "1")
     monkeypatch.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")
     book = nbformat.read(path, as_version=4)
