@@ -132,3 +132,13 @@ def test_wrong_targets_get_a_message_that_names_the_fix(tmp_path: Path, csv_text
     done = run_cli("train", *args, "--data", str(data), "--set", "data.target_column=price", "--out", str(tmp_path))
     assert done.returncode != 0 and "Traceback" not in done.stderr
     assert message in " ".join((done.stderr + done.stdout).split())  # the console wraps long lines
+
+
+@pytest.mark.parametrize(("dataset", "task"), [("diabetes", "regress"), ("sunspots", "forecast")])
+def test_classifying_a_table_or_a_series_names_the_right_task(dataset: str, task: str) -> None:
+    from neuralab.errors import UserError
+    from neuralab.pipeline import prepare_data
+
+    cfg = resolve_config({"task": "classify", "data": {"name": dataset}})
+    with pytest.raises(UserError, match=f"use task: {task}"):
+        prepare_data(cfg)  # type: ignore[arg-type]

@@ -62,6 +62,9 @@ def supervised_config(cfg: AnyRunConfig, what: str) -> SupervisedRunConfig:
     return cfg
 
 
+_VALUE_TASKS = {"table": "regress", "series": "forecast"}
+
+
 @dataclass
 class PreparedData:
     data: LoadedData
@@ -80,6 +83,11 @@ def prepare_data(cfg: RunConfig, stored: Preprocess | None = None) -> PreparedDa
 
     `stored`: a run's saved text preprocessing, reused (evaluate) instead of refitting.
     """
+    kind = DATASETS.get(cfg.data.name).kind
+    if kind in _VALUE_TASKS:
+        raise UserError(f"dataset {cfg.data.name!r} holds a {kind}, which is not classified but predicted: "
+                        f"use task: {_VALUE_TASKS[kind]}", hint=f"--task {_VALUE_TASKS[kind]} (or leave out task: "
+                        "its recipe sets it)")  # fmt: skip
     data = load_dataset(cfg.data)
     if cfg.data.classes is not None:
         select_classes(data, cfg.data.classes)
