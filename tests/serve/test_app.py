@@ -123,6 +123,9 @@ def test_bad_inputs_get_a_clear_4xx_and_the_server_lives(server: Server, digit_i
     assert_json_error(server.client.post("/predict/batch", json={"instances": []}), 422)
     assert_json_error(server.client.get("/predict"), 405)
     assert_json_error(server.client.get("/no/such/path"), 404)
+    for bomb in (b"[" * 200_000, b'{"data": ' + b"[" * 200_000):  # nesting that overflows a recursive parser
+        response = server.client.post("/predict", content=bomb, headers={"content-type": "application/json"})
+        assert 400 <= response.status_code < 500, response.text
     assert server.process.poll() is None
     assert server.client.get("/health").status_code == 200
 

@@ -82,6 +82,9 @@ def test_non_json_and_non_finite_bodies_are_refused(houses_server: Server) -> No
     assert upload.status_code == 415
     batch = client.post("/predict/batch", json={"instances": [{"array": [1]}]})
     assert batch.status_code == 415 and "at /predict" in batch.json()["error"]["message"]
+    for bomb in (b"[" * 200_000, b'{"rows": ' + b"[" * 200_000):
+        nested = client.post("/predict", content=bomb, headers=json_type)
+        assert nested.status_code == 400 and "nested too deeply" in nested.json()["error"]["message"]
     assert client.get("/health").status_code == 200  # still serving after all of it
     assert json.loads(client.post("/predict", json={"row": {"area_m2": 70}}).text)["imputed"] == {
         "location": 1,

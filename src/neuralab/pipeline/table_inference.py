@@ -83,6 +83,8 @@ def read_rows(path: Path, card: dict[str, Any]) -> list[dict[str, Any]]:
             return [{k.strip(): v for k, v in row.items() if k and k.strip() in encoder.names} for row in reader]
     except UnicodeDecodeError as err:
         raise UserError(f"{path}: not UTF-8 text ({err.reason} at byte {err.start})") from None
+    except csv.Error as err:
+        raise UserError(f"{path}: not a readable CSV ({err})") from None
 
 
 def predict_csv(run_dir: Path, path: Path, trust_code: bool = False) -> dict[str, Any]:

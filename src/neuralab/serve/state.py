@@ -146,8 +146,8 @@ async def tutorial_rows(request: Request, state: ServeState) -> list[torch.Tenso
         return None
     try:
         body = json.loads(await request.body() or b"null")
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        return None  # parse_json will name the problem
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
+        return None  # parse_json will name the problem (its parser limits nesting depth)
     if not isinstance(body, dict) or set(body) != {"data"}:
         return None
     rows = body["data"]

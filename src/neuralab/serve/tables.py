@@ -104,3 +104,5 @@ def _json_body(raw: bytes) -> Any:
         return json.loads(raw)
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise InputError(f"the body is not valid JSON ({err})", 400, "bad_json") from None
+    except RecursionError:  # thousands of nested brackets: a parser bomb, not a table
+        raise InputError("the JSON body is nested too deeply", 400, "bad_json") from None
