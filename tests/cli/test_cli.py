@@ -257,3 +257,24 @@ def test_gan_cli_errors_are_named(tmp_path: Path, digits_run: Path) -> None:
     assert result.returncode == 2 and "divisible by 4" in result.stderr
     result = run_cli("train", "--task", "painting", "--out", str(tmp_path))
     assert result.returncode == 2 and "task" in result.stderr
+
+
+def test_every_commands_help_ends_with_an_example() -> None:
+    """In-process (typer's runner), so checking all of them costs no subprocess start-ups."""
+    from typer.main import get_command
+    from typer.testing import CliRunner
+
+    from neuralab.cli.main import app
+
+    root = get_command(app)  # typer may vendor its own click: groups are told apart by their `commands`
+    paths: list[list[str]] = []
+    for name, command in root.commands.items():  # type: ignore[attr-defined]
+        subcommands = getattr(command, "commands", None)
+        paths += [[name, sub] for sub in subcommands] if subcommands else [[name]]
+    assert len(paths) >= 20
+    runner = CliRunner()
+    for path in paths:
+        result = runner.invoke(app, [*path, "--help"], env={"COLUMNS": "200"})
+        assert result.exit_code == 0, (path, result.output)
+        last = [line.strip() for line in result.output.splitlines() if line.strip()][-1]
+        assert last.startswith(f"Example: neuralab {' '.join(path)}"), (path, last)

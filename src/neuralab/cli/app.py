@@ -10,6 +10,13 @@ from rich.console import Console
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="neuralab: a deep-learning workbench on PyTorch.")
 console = Console()
+
+
+def example(command: str) -> str:
+    """The last line of a command's --help: one real invocation to copy."""
+    return f"Example: {command}"
+
+
 err_console = Console(stderr=True)
 
 

@@ -13,11 +13,13 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from neuralab.cli.app import example
+
 app = typer.Typer(no_args_is_help=True, help="List config keys, print a resolved config, check a config file.")
 console = Console()
 
 
-@app.command()
+@app.command(epilog=example("neuralab config keys train --task regress"))
 def keys(
     section: Annotated[str | None, typer.Argument(help="data, model, optim, sched, train (gan runs: gan)")] = None,
     task: Annotated[str, typer.Option(help="classify, regress or gan: the keys of that task's config")] = "classify",
@@ -35,7 +37,7 @@ def keys(
     console.print(table)
 
 
-@app.command()
+@app.command(epilog=example("neuralab config show --dataset fashion-mnist --set train.epochs=3"))
 def show(
     config: Annotated[Path | None, typer.Argument(help="YAML run config")] = None,
     set_: Annotated[list[str] | None, typer.Option("--set", help="override a config key: key.sub=value")] = None,
@@ -50,7 +52,7 @@ def show(
     print(cfg.to_yaml(), end="")
 
 
-@app.command()
+@app.command(epilog=example("neuralab config check config.yaml"))
 def check(config: Annotated[Path, typer.Argument(help="YAML run config to validate")]) -> None:
     """Validate a config file (keys, types, the recipe it lands on) without training."""
     from neuralab.cli.app import resolved_config

@@ -9,10 +9,10 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from neuralab.cli.app import app, console
+from neuralab.cli.app import app, console, example
 
 
-@app.command()
+@app.command(epilog=example("neuralab runs runs --sort test.accuracy --desc --where model.name=fast_cnn"))
 def runs(
     root: Annotated[Path, typer.Argument(help="folder holding run folders and groups")] = Path("runs"),
     sort: Annotated[
@@ -43,7 +43,7 @@ def runs(
     console.print(f"{len(rows)} of them under {root}", highlight=False)
 
 
-@app.command()
+@app.command(epilog=example("neuralab compare runs/baseline-x5 runs/with-augment-x5"))
 def compare(
     entries: Annotated[list[Path], typer.Argument(help="runs or groups; each is compared with the first")],
     out: Annotated[Path, typer.Option(help="HTML page with the metrics, config differences and curves")] = Path(

@@ -9,11 +9,11 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from neuralab.cli.app import app, console
+from neuralab.cli.app import app, console, example
 from neuralab.errors import UserError
 
 
-@app.command()
+@app.command(epilog=example("neuralab evaluate runs/fashion-mnist-fast_cnn-20261201-120000 --split val"))
 def evaluate(
     run_dir: Annotated[Path, typer.Argument(help="a run folder")],
     split: Annotated[str, typer.Option(help="test, val or train")] = "test",
@@ -51,7 +51,7 @@ def evaluate(
         console.print(" ".join(f"{v:>5}" for v in row), highlight=False)
 
 
-@app.command()
+@app.command(epilog=example("neuralab predict RUN_DIR shirt.png --top-k 3 (or --text, --rows, --history)"))
 def predict(
     run_dir: Annotated[Path, typer.Argument(help="a run folder")],
     images: Annotated[list[Path] | None, typer.Argument(help="image files")] = None,
@@ -151,7 +151,7 @@ def _explain_rows(run_dir: Path, rows: Path, out: Path | None, trust_code: bool)
     console.print(f"written: {path}", highlight=False)
 
 
-@app.command()
+@app.command(epilog=example("neuralab report RUN_DIR"))
 def report(
     run_dir: Annotated[Path, typer.Argument(help="a finished run folder")],
     trust_code: Annotated[
@@ -166,7 +166,7 @@ def report(
     console.print(f"report: {write_report(run_dir, trust_code)}", highlight=False)
 
 
-@app.command()
+@app.command(epilog=example("neuralab diagnose RUN_DIR"))
 def diagnose(run_dir: Annotated[Path, typer.Argument(help="a run folder")]) -> None:
     """The problems found in a run (gradients, dead units, overfitting, imbalance) and their remedies."""
     from neuralab.pipeline import diagnose_run
@@ -178,7 +178,7 @@ def diagnose(run_dir: Annotated[Path, typer.Argument(help="a run folder")]) -> N
         console.print(str(finding), highlight=False, markup=False)
 
 
-@app.command()
+@app.command(epilog=example("neuralab explain RUN_DIR shirt.png --method gradcam --target Coat"))
 def explain(
     run_dir: Annotated[Path, typer.Argument(help="a finished run folder")],
     images: Annotated[list[Path] | None, typer.Argument(help="image files")] = None,

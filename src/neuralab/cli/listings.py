@@ -7,11 +7,11 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from neuralab.cli.app import app, console
+from neuralab.cli.app import app, console, example
 from neuralab.errors import UserError
 
 
-@app.command()
+@app.command(epilog=example("neuralab datasets"))
 def datasets() -> None:
     """List the datasets."""
     from neuralab.data import DATASETS
@@ -23,7 +23,7 @@ def datasets() -> None:
     console.print(table)
 
 
-@app.command()
+@app.command(epilog=example("neuralab models --dataset fashion-mnist"))
 def models(
     dataset: Annotated[str, typer.Option(help="size the models for this dataset's inputs")] = "fashion-mnist",
 ) -> None:

@@ -8,13 +8,14 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from neuralab.cli.app import example
 from neuralab.errors import UserError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="The fundamentals in NumPy (no torch inside).")
 console = Console()
 
 
-@app.command()
+@app.command(epilog=example("neuralab scratch xor --seeds 50"))
 def xor(
     seeds: Annotated[int, typer.Option(help="train once per seed 0..N-1")] = 20,
     compare: Annotated[bool, typer.Option(help="also run the tutorial's recipe on the same seeds")] = True,
@@ -34,7 +35,7 @@ def xor(
         console.print(f"tutorial recipe (x0.01 init + ReLU, sigmoid output, GD): {tutorial}/{seeds} seeds")
 
 
-@app.command()
+@app.command(epilog=example("neuralab scratch train --dataset digits"))
 def train(
     dataset: Annotated[str, typer.Option(help="a dataset name (`neuralab datasets`)")] = "digits",
     data_dir: Annotated[Path | None, typer.Option(help="data.data_dir")] = None,
@@ -78,7 +79,7 @@ def train(
     )
 
 
-@app.command("plot-activations")
+@app.command("plot-activations", epilog=example("neuralab scratch plot-activations --out activations.png"))
 def plot_activations(out: Annotated[Path, typer.Option(help="PNG file to write")] = Path("activations.png")) -> None:
     """Draw sigmoid, tanh, ReLU and leaky ReLU with their derivatives, as the tutorial does."""
     import numpy as np

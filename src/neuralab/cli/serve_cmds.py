@@ -7,12 +7,12 @@ from typing import Annotated
 
 import typer
 
-from neuralab.cli.app import app, console, err_console
+from neuralab.cli.app import app, console, err_console, example
 from neuralab.errors import UserError
 from neuralab.serve.settings import DEFAULTS, ServeSettings
 
 
-@app.command()
+@app.command(epilog=example("neuralab serve RUN_DIR --port 8000 --workers 2"))
 def serve(
     run_dir: Annotated[Path, typer.Argument(help="a finished run folder")],
     host: Annotated[str, typer.Option(help="interface to bind; 0.0.0.0 exposes it to the network")] = "127.0.0.1",
@@ -65,7 +65,7 @@ def serve(
                     log_level="warning", access_log=False)  # fmt: skip
 
 
-@app.command()
+@app.command(epilog=example("neuralab export RUN_DIR --format onnx"))
 def export(
     run_dir: Annotated[Path, typer.Argument(help="a finished run folder")],
     format_: Annotated[str, typer.Option("--format", help="onnx or torchscript")] = "onnx",

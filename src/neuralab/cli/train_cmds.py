@@ -7,11 +7,11 @@ from typing import Annotated, Any
 
 import typer
 
-from neuralab.cli.app import app, console, flag_overrides, resolved_config
+from neuralab.cli.app import app, console, example, flag_overrides, resolved_config
 from neuralab.errors import UserError
 
 
-@app.command()
+@app.command(epilog=example("neuralab train --dataset fashion-mnist --set train.epochs=5 --repeats 3"))
 def train(
     config: Annotated[Path | None, typer.Argument(help="YAML run config")] = None,
     set_: Annotated[list[str] | None, typer.Option("--set", help="override a config key: key.sub=value")] = None,
@@ -125,7 +125,7 @@ def _print_gan(run_dir: Path, summary: dict[str, Any]) -> None:
     console.print(f"samples:    {run_dir / 'samples'}", highlight=False)
 
 
-@app.command()
+@app.command(epilog=example("neuralab sample RUN_DIR --n 64 --out samples.png"))
 def sample(
     run_dir: Annotated[Path, typer.Argument(help="a GAN run folder (train --task gan)")],
     n: Annotated[int, typer.Option(help="images to generate")] = 64,
@@ -140,7 +140,7 @@ def sample(
     console.print(f"wrote {sample_grid(run_dir, n, seed, out)}", highlight=False)
 
 
-@app.command()
+@app.command(epilog=example("neuralab tune tune.yaml --out studies/lr --trials 20"))
 def tune(
     config: Annotated[Path, typer.Argument(help="YAML run config with a `search:` section")],
     out: Annotated[Path, typer.Option(help="study folder (study.db, best.yaml, plots)")],
@@ -165,7 +165,7 @@ def tune(
              heartbeat=heartbeat, max_retry=retries, console=console)  # fmt: skip
 
 
-@app.command("lr-find")
+@app.command("lr-find", epilog=example("neuralab lr-find --dataset fashion-mnist --out lr_find.png"))
 def lr_find(
     config: Annotated[Path | None, typer.Argument(help="YAML run config")] = None,
     set_: Annotated[list[str] | None, typer.Option("--set", help="override a config key: key.sub=value")] = None,
