@@ -9,7 +9,9 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from tests.conftest import FASHION_DIR
+from tests.conftest import FASHION_DIR, FORTUNES_DIR
+
+LIBERATION_FONT = Path("/usr/share/fonts/truetype/liberation/LiberationSerif-Regular.ttf")
 
 NOTEBOOKS = sorted((Path(__file__).parents[2] / "notebooks").glob("*.ipynb"))
 
@@ -20,6 +22,10 @@ def test_the_notebook_runs_top_to_bottom(path: Path, tmp_path: Path, monkeypatch
     needs = nbformat.read(path, as_version=4).metadata.get("neuralab", {}).get("needs", [])
     if "fashion-mnist" in needs and not (FASHION_DIR / "train-images-idx3-ubyte.gz").exists():
         pytest.skip("Debian's dataset-fashion-mnist is not installed (apt-get install dataset-fashion-mnist)")
+    if "fortunes-zh" in needs and not (FORTUNES_DIR / "chinese").exists():
+        pytest.skip("Debian's fortunes-zh is not installed (apt-get install fortunes-zh)")
+    if "liberation" in needs and not LIBERATION_FONT.exists():
+        pytest.skip("font-digits renders Debian's Liberation fonts (apt-get install fonts-liberation)")
     monkeypatch.setenv("NEURALAB_FAST", "1")
     monkeypatch.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")
     book = nbformat.read(path, as_version=4)
