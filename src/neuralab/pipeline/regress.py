@@ -1,4 +1,5 @@
-"""A regression run, build -> fit -> finish, on the same machinery as classification.
+"""A run that predicts numbers (a regression on a table, or a forecast), build -> fit -> finish, on the same
+machinery as classification.
 
 The model learns standardised targets (so one learning rate suits prices and percentages alike);
 every metric a person reads (metrics.csv, summary.json, the report) is in the target's own units.
