@@ -26,7 +26,7 @@ from neuralab.model_contract import example_input, named_groups
 from neuralab.models import ModelSummary, create_model, summarize
 from neuralab.pipeline.artifacts import classification_summary, save_errors, save_test_predictions
 from neuralab.pipeline.machinery import (
-    checkpoint_callback,
+    RunCallbacks,
     fit_tracked,
     open_run,
     restore_checkpoint,
@@ -49,11 +49,7 @@ from neuralab.train import (
 from neuralab.train.callbacks import (
     BestWeights,
     Callback,
-    CSVLogger,
-    EarlyStopping,
     History,
-    ProgressLogger,
-    ReduceLROnPlateau,
 )
 from neuralab.train.callbacks.trackers import Tracker
 from neuralab.train.finetune import FineTuning, set_frozen
@@ -153,7 +149,15 @@ def build(
     )
     example = example_input(model, data.preprocess.input_shape)
     trackers = make_trackers(cfg, paths, example, tracking or Tracking()) if device.is_main else []
-    callbacks = kit.assemble(cfg, paths, monitor, len(train_loader), console, finetune, [*trackers, *extra_callbacks])
+    callbacks = kit.assemble(
+        cfg,
+        paths,
+        monitor,
+        len(train_loader),
+        console,
+        [*trackers, *extra_callbacks],
+        finetune if cfg.model.finetune != "full" else None,
+    )
     trainer = Trainer(
         model, optimizer, make_loss(balance, cfg, class_weights), device=device,
         lr=LRController(optimizer, schedule), callbacks=callbacks, grad_clip=cfg.train.grad_clip,
@@ -171,33 +175,6 @@ def build(
         cfg, paths, prepared, trainer, train_loader, val_loader, device, kit.history, kit.best, kit.gradients, stats,
         warm, model_args, balance, [imbalance] if imbalance else [], reproducibility, len(groups),
     )  # fmt: skip
-
-
-@dataclass
-class RunCallbacks:
-    """The callbacks `finish` reads back (by name, not by position in the list)."""
-
-    history: History
-    best: BestWeights
-    gradients: GradientMonitor
-
-    def assemble(self, cfg: RunConfig, paths: RunPaths, monitor: str, steps: int, console: Console,
-                 finetune: FineTuning, extra: Sequence[Callback]) -> list[Callback]:  # fmt: skip
-        """Every callback of a run, in firing order; the checkpoint comes last so it saves their state."""
-        callbacks: list[Callback] = [
-            self.history, ProgressLogger(cfg.train.epochs, steps, console), CSVLogger(paths.metrics, self.history),
-            self.best,
-        ]  # fmt: skip
-        if cfg.sched.name == "plateau":
-            callbacks.append(ReduceLROnPlateau(monitor, cfg.sched.factor, cfg.sched.patience))
-        if cfg.train.early_stopping:
-            callbacks.append(EarlyStopping(monitor, cfg.train.early_stopping))
-        if cfg.model.finetune != "full":
-            callbacks.append(finetune)
-        if cfg.train.grad_monitor_every:
-            callbacks.append(self.gradients)
-        every_steps, every_s = cfg.train.checkpoint_every_steps, cfg.train.checkpoint_every_s
-        return [*callbacks, *extra, checkpoint_callback(paths, every_steps, every_s)]
 
 
 def make_loss(balance: str, cfg: RunConfig, class_weights: Any) -> LossFn:

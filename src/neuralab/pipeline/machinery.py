@@ -8,18 +8,28 @@ from __future__ import annotations
 
 import contextlib
 import signal
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
 from rich.console import Console
 
-from neuralab.config import AnyRunConfig
-from neuralab.diagnose import Finding
+from neuralab.config import AnyRunConfig, SupervisedRunConfig
+from neuralab.diagnose import Finding, GradientMonitor
 from neuralab.pipeline.tracking import abort_trackers
 from neuralab.runs import RunPaths, atomic_write_json, atomic_write_text, new_run_dir, read_config
 from neuralab.train import Trainer, TrainingInterrupted, load_checkpoint
-from neuralab.train.callbacks import ResumeCheckpoint
+from neuralab.train.callbacks import (
+    BestWeights,
+    Callback,
+    CSVLogger,
+    EarlyStopping,
+    History,
+    ProgressLogger,
+    ReduceLROnPlateau,
+    ResumeCheckpoint,
+)
 from neuralab.train.state import TrainState
 from neuralab.train.trainer import Loader
 
@@ -99,6 +109,33 @@ def fit_tracked(trainer: Trainer, train_loader: Loader, val_loader: Loader | Non
     except BaseException:  # divergence, a pruned trial, an error
         abort_trackers(trainer.callbacks.callbacks, "FAILED")
         raise
+
+
+@dataclass
+class RunCallbacks:
+    """The callbacks a supervised run reads back at the end (by name, not by position in the list)."""
+
+    history: History
+    best: BestWeights
+    gradients: GradientMonitor
+
+    def assemble(self, cfg: SupervisedRunConfig, paths: RunPaths, monitor: str, steps: int, console: Console,
+                 extra: Sequence[Callback], finetune: Callback | None = None) -> list[Callback]:  # fmt: skip
+        """Every callback of a run, in firing order; the checkpoint comes last so it saves their state."""
+        callbacks: list[Callback] = [
+            self.history, ProgressLogger(cfg.train.epochs, steps, console), CSVLogger(paths.metrics, self.history),
+            self.best,
+        ]  # fmt: skip
+        if cfg.sched.name == "plateau":
+            callbacks.append(ReduceLROnPlateau(monitor, cfg.sched.factor, cfg.sched.patience))
+        if cfg.train.early_stopping:
+            callbacks.append(EarlyStopping(monitor, cfg.train.early_stopping))
+        if finetune is not None:
+            callbacks.append(finetune)
+        if cfg.train.grad_monitor_every:
+            callbacks.append(self.gradients)
+        every_steps, every_s = cfg.train.checkpoint_every_steps, cfg.train.checkpoint_every_s
+        return [*callbacks, *extra, checkpoint_callback(paths, every_steps, every_s)]
 
 
 def write_findings(paths: RunPaths, findings: list[Finding]) -> None:

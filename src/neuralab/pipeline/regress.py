@@ -28,7 +28,7 @@ from neuralab.models import ModelSummary, create_model, summarize
 from neuralab.pipeline.artifacts import run_summary
 from neuralab.pipeline.forecast_eval import forecast_metrics, write_forecasts
 from neuralab.pipeline.machinery import (
-    checkpoint_callback,
+    RunCallbacks,
     fit_tracked,
     open_run,
     restore_checkpoint,
@@ -57,11 +57,7 @@ from neuralab.train import (
 from neuralab.train.callbacks import (
     BestWeights,
     Callback,
-    CSVLogger,
-    EarlyStopping,
     History,
-    ProgressLogger,
-    ReduceLROnPlateau,
 )
 from neuralab.train.losses import regression_loss
 from neuralab.train.metrics import regression_metrics
@@ -141,24 +137,13 @@ def build(cfg: ValueRunConfig, console: Console, resume_dir: Path | None, extra_
     monitor = cfg.train.monitor if prepared.val is not None else cfg.train.monitor.removeprefix("val_")
     if prepared.val is None and monitor != "loss":
         monitor = "loss"  # without validation rows only the training loss exists
-    history, best, gradients = (
-        History(),
-        BestWeights(paths.best_weights, monitor),
-        GradientMonitor(cfg.train.grad_monitor_every),
+    kit = RunCallbacks(
+        History(), BestWeights(paths.best_weights, monitor), GradientMonitor(cfg.train.grad_monitor_every)
     )
-    callbacks: list[Callback] = [history, ProgressLogger(cfg.train.epochs, len(train_loader), console),
-                                 CSVLogger(paths.metrics, history), best]  # fmt: skip
-    if cfg.sched.name == "plateau":
-        callbacks.append(ReduceLROnPlateau(monitor, cfg.sched.factor, cfg.sched.patience))
-    if cfg.train.early_stopping:
-        callbacks.append(EarlyStopping(monitor, cfg.train.early_stopping))
-    if cfg.train.grad_monitor_every:
-        callbacks.append(gradients)
     example = example_input(model, data.preprocess.input_shape)
-    if device.is_main:
-        callbacks += make_trackers(cfg, paths, example, tracking or Tracking())
-    callbacks += [*extra_callbacks, checkpoint_callback(paths, cfg.train.checkpoint_every_steps,
-                                                        cfg.train.checkpoint_every_s)]  # fmt: skip
+    trackers = make_trackers(cfg, paths, example, tracking or Tracking()) if device.is_main else []
+    callbacks = kit.assemble(cfg, paths, monitor, len(train_loader), console, [*trackers, *extra_callbacks])
+    history, best, gradients = kit.history, kit.best, kit.gradients
     trainer = Trainer(
         model, optimizer, regression_loss(cfg.train.loss, cfg.train.huber_delta), device=device,
         lr=LRController(optimizer, schedule), callbacks=callbacks, grad_clip=cfg.train.grad_clip,
