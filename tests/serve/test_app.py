@@ -221,6 +221,14 @@ def test_two_workers_serve_the_same_answers(digits_run: Path, tmp_path: Path, di
             body = post_file(two, png_bytes(image)).json()
             expected = predictor.predict_proba([predictor.preprocess.image_to_uint8(Image.fromarray(image))])[0]
             assert body["index"] == int(np.argmax(expected))
+        # One scrape counts every worker's requests (prometheus_client's multiprocess mode): fresh
+        # connections spread over the workers, yet any worker's /metrics reports all of them.
+        for _ in range(30):
+            assert httpx.get(f"{two.url}/metadata", timeout=10).status_code == 200
+        for _ in range(3):
+            metrics = httpx.get(f"{two.url}/metrics", timeout=10).text
+            assert 'neuralab_requests_total{method="POST",path="/predict",status="200"} 6.0' in metrics
+            assert 'neuralab_requests_total{method="GET",path="/metadata",status="200"} 30.0' in metrics
     finally:
         stop_server(two)
 

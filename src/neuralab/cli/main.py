@@ -6,11 +6,12 @@ scratch); heavy imports (torch) happen inside the commands, so `neuralab --help`
 
 from __future__ import annotations
 
+import os
 import sys
 
 import typer
 
-from neuralab.cli.app import app, err_console
+from neuralab.cli.app import app, console, err_console
 from neuralab.errors import NeuralabError, UserError
 
 
@@ -36,6 +37,8 @@ def _is_usage_error(exc: BaseException) -> bool:
 
 
 def main() -> None:
+    if int(os.environ.get("RANK", "0") or 0) > 0:
+        console.quiet = True  # under torchrun rank 0 alone reports progress; errors still print
     try:
         app(standalone_mode=False)
     except UserError as err:

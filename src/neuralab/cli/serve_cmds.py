@@ -59,10 +59,20 @@ def serve(
     if workers == 1:
         uvicorn.run(create_app(run_dir, settings), host=host, port=port, log_level="warning", access_log=False)
     else:
+        import shutil
+        import tempfile
+
+        from neuralab.serve.monitoring import MULTIPROCESS_DIR
+
         create_app(run_dir, settings)  # fail here, once, with a clear message, rather than in every worker
         os.environ.update(settings.to_env(run_dir))
-        uvicorn.run("neuralab.serve.app:app_from_env", factory=True, host=host, port=port, workers=workers,
-                    log_level="warning", access_log=False)  # fmt: skip
+        metrics_dir = tempfile.mkdtemp(prefix="neuralab-metrics-")  # fresh: no counts from an earlier server
+        os.environ[MULTIPROCESS_DIR] = metrics_dir
+        try:
+            uvicorn.run("neuralab.serve.app:app_from_env", factory=True, host=host, port=port, workers=workers,
+                        log_level="warning", access_log=False)  # fmt: skip
+        finally:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
 
 
 @app.command(epilog=example("neuralab export RUN_DIR --format onnx"))

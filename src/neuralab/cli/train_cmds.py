@@ -31,8 +31,19 @@ def train(
     ] = None,
     repeats: Annotated[int | None, typer.Option(min=2, help="train over seeds 0..N-1 into one group folder")] = None,
     seeds: Annotated[str | None, typer.Option(help="train over these seeds (e.g. 0,1,2) into one group")] = None,
+    nproc: Annotated[
+        int | None, typer.Option(min=1, help="train in N processes on this machine (DDP, launched with torchrun)")
+    ] = None,
 ) -> None:
     """Train a model; writes a run folder (config, weights, metrics, summary), or a group of them over seeds."""
+    import sys
+
+    from neuralab.cli.launch import launch, under_torchrun
+
+    if nproc is not None and nproc > 1 and not under_torchrun():
+        if repeats is not None or seeds is not None:
+            raise UserError("--nproc trains one run; drop --repeats/--seeds (or run the seeds one by one)")
+        sys.exit(launch(nproc, sys.argv[1:]))
     from neuralab.pipeline import resume_run
     from neuralab.pipeline import train as train_run
 

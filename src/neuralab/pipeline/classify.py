@@ -30,6 +30,7 @@ from neuralab.pipeline.machinery import (
     fit_tracked,
     open_run,
     restore_checkpoint,
+    start_process,
     write_findings,
 )
 from neuralab.pipeline.prepare import PreparedData, data_model_args, make_loader, prepare_data
@@ -44,6 +45,7 @@ from neuralab.train import (
     Trainer,
     TrainingDiverged,
     build_optimizer,
+    distributed,
     make_schedule,
 )
 from neuralab.train.callbacks import (
@@ -55,7 +57,6 @@ from neuralab.train.callbacks.trackers import Tracker
 from neuralab.train.finetune import FineTuning, set_frozen
 from neuralab.train.losses import LossFn, cross_entropy, focal
 from neuralab.train.metrics import classification_metrics
-from neuralab.train.seed import seed_everything
 
 
 @dataclass
@@ -115,14 +116,18 @@ def build(
     tracking: Tracking | None = None,
 ) -> ClassifyRun:
     check_installed(cfg.train.loggers)
-    reproducibility = seed_everything(cfg.train.seed, cfg.train.threads, cfg.train.deterministic)
-    prepared = prepare_data(cfg)
+    reproducibility = start_process(cfg)
+    with distributed.main_rank_first():
+        prepared = prepare_data(cfg)
     data = prepared.data
     model_args = data_model_args(cfg, data.preprocess)
     model = create_model(cfg.model.name, data.preprocess.input_shape, len(data.classes), data.preprocess.kind,
                          **model_args)  # fmt: skip
     warm = warm_start(cfg, model, prepared, console, resuming=resume_dir is not None)
     groups = named_groups(model)
+    if cfg.model.finetune == "gradual" and distributed.current_ranks().is_distributed:
+        raise UserError("model.finetune=gradual changes which layers train mid-run, which DDP cannot follow",
+                        hint="use model.finetune=head or full with several processes")  # fmt: skip
     finetune = FineTuning(groups, cfg.model.finetune, cfg.model.unfreeze_every)
     if cfg.model.finetune != "full":  # "full" leaves requires_grad alone (frozen pretrained vectors stay frozen)
         set_frozen(groups, finetune.stage_for(0))  # so the summary below counts what the first epoch trains
@@ -161,7 +166,7 @@ def build(
     trainer = Trainer(
         model, optimizer, make_loss(balance, cfg, class_weights), device=device,
         lr=LRController(optimizer, schedule), callbacks=callbacks, grad_clip=cfg.train.grad_clip,
-        grad_clip_mode=cfg.train.grad_clip_mode, l1=cfg.optim.l1,
+        grad_clip_mode=cfg.train.grad_clip_mode, l1=cfg.optim.l1, seed=cfg.train.seed,
     )  # fmt: skip
     if resume_dir is not None:
         restore_checkpoint(trainer, paths, console)
@@ -209,10 +214,12 @@ def finish(run: ClassifyRun, console: Console, evaluate_test: bool) -> RunResult
     write_findings(paths, findings)
     for finding in findings:
         console.print(f"[yellow]finding[/] {escape(str(finding))}", highlight=False)
-    if paths.best_weights.exists():
+    if run.device.is_main and paths.best_weights.exists():
         load_weights(run.trainer.model, paths.best_weights)
+    distributed.broadcast_module(run.trainer.model)  # every rank evaluates rank 0's best weights
     card = model_card(cfg, data.preprocess.input_shape, data.classes, data.preprocess, run.model_args)
-    save_model(paths.root, run.trainer.model, card)
+    if run.device.is_main:
+        save_model(paths.root, run.trainer.model, card)
 
     test_metrics: dict[str, Any] | None = None
     if evaluate_test:

@@ -34,7 +34,7 @@ from neuralab.runs import (
     save_weights,
     torch_versions,
 )
-from neuralab.train import Device
+from neuralab.train import Device, distributed
 from neuralab.train.callbacks import CSVLogger, History
 from neuralab.train.gan import GanTrainer, fd_features, frechet_distance, generate, to_unit_range
 from neuralab.train.seed import seed_everything
@@ -67,6 +67,8 @@ def run_gan(
 ) -> tuple[Path, dict[str, Any]]:
     """Train the DCGAN `cfg` describes (or continue the run in `resume_dir`); returns its folder and summary."""
     console = console or Console()
+    if distributed.ranks_from_env().is_distributed:
+        raise UserError("the GAN trains in one process; run it without --nproc / torchrun")
     reproducibility = seed_everything(cfg.train.seed, cfg.train.threads, cfg.train.deterministic)
     train, test, classes = load_images(cfg)
     shape = tuple(train.shape[1:])

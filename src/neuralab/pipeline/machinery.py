@@ -19,7 +19,7 @@ from neuralab.config import AnyRunConfig, SupervisedRunConfig
 from neuralab.diagnose import Finding, GradientMonitor
 from neuralab.pipeline.tracking import abort_trackers
 from neuralab.runs import RunPaths, atomic_write_json, atomic_write_text, new_run_dir, read_config
-from neuralab.train import Trainer, TrainingInterrupted, load_checkpoint
+from neuralab.train import Trainer, TrainingInterrupted, distributed, load_checkpoint
 from neuralab.train.callbacks import (
     BestWeights,
     Callback,
@@ -30,6 +30,8 @@ from neuralab.train.callbacks import (
     ReduceLROnPlateau,
     ResumeCheckpoint,
 )
+from neuralab.train.device import pick_device
+from neuralab.train.seed import default_threads, seed_everything
 from neuralab.train.state import TrainState
 from neuralab.train.trainer import Loader
 
@@ -44,14 +46,28 @@ class ResumableLoop(Protocol):
     def restore(self, payload: dict[str, Any]) -> None: ...
 
 
+def start_process(cfg: AnyRunConfig) -> dict[str, Any]:
+    """Join torchrun's process group if there is one, share the cores among its ranks, seed everything.
+
+    Returns what summary.json records to repeat the run (seed, threads, determinism, process count).
+    """
+    ranks = distributed.init_from_env(pick_device(cfg.train.device).type)
+    threads = cfg.train.threads or distributed.threads_per_rank(default_threads(), ranks)
+    record = seed_everything(cfg.train.seed, threads, cfg.train.deterministic)
+    if ranks.is_distributed:
+        record["world_size"] = ranks.world_size
+    return record
+
+
 def open_run(cfg: AnyRunConfig, default_name: str, resume_dir: Path | None) -> RunPaths:
-    """The resumed run's folder, or a new one holding the resolved config.yaml."""
+    """The resumed run's folder, or a new one holding the resolved config.yaml (made by rank 0 alone)."""
     if resume_dir is not None:
         return RunPaths(Path(resume_dir))
-    run_dir = new_run_dir(cfg.out_dir, cfg.name or default_name)
-    paths = RunPaths(run_dir)
-    atomic_write_text(paths.config, cfg.to_yaml())
-    return paths
+    run_dir: Path | None = None
+    if distributed.current_ranks().rank == 0:
+        run_dir = new_run_dir(cfg.out_dir, cfg.name or default_name)
+        atomic_write_text(RunPaths(run_dir).config, cfg.to_yaml())
+    return RunPaths(distributed.broadcast_from_main(run_dir) or Path(cfg.out_dir))
 
 
 def read_run_config(run_dir: Path) -> AnyRunConfig:
@@ -139,4 +155,6 @@ class RunCallbacks:
 
 
 def write_findings(paths: RunPaths, findings: list[Finding]) -> None:
+    if distributed.current_ranks().rank != 0:
+        return
     atomic_write_json(paths.root / "findings.json", [f.to_dict() for f in findings])

@@ -169,7 +169,18 @@ def make_loader(
     train: bool,
     sample_weights: torch.Tensor | None = None,
 ) -> BatchLoader:
-    """Training loaders shuffle, augment and drop the ragged batch; evaluation loaders do none of it."""
+    """Training loaders shuffle, augment and drop the ragged batch; evaluation loaders do none of it.
+
+    Under torchrun `train.batch_size` is the global batch: each of the W ranks takes batch_size / W.
+    """
+    if train and device.world_size > 1 and cfg.train.batch_size % device.world_size:
+        raise UserError(
+            f"train.batch_size={cfg.train.batch_size} cannot be split evenly over {device.world_size} processes",
+            hint=f"choose a multiple of {device.world_size}: the batch size is the global batch",
+        )
+    if train and device.world_size > 1 and len(samples) < cfg.train.batch_size:
+        raise UserError(f"the training split ({len(samples)} rows) is smaller than one global batch "
+                        f"(train.batch_size={cfg.train.batch_size})")  # fmt: skip
     return BatchLoader(
         samples,
         cfg.train.batch_size if train else cfg.train.eval_batch_size,
@@ -182,4 +193,6 @@ def make_loader(
         drop_last=train,
         num_workers=cfg.data.num_workers,
         sample_weights=sample_weights if train else None,
+        rank=device.rank,
+        world_size=device.world_size,
     )

@@ -32,6 +32,7 @@ from neuralab.pipeline.machinery import (
     fit_tracked,
     open_run,
     restore_checkpoint,
+    start_process,
     write_findings,
 )
 from neuralab.pipeline.prepare import PreparedData, make_loader
@@ -52,6 +53,7 @@ from neuralab.train import (
     Trainer,
     TrainingDiverged,
     build_optimizer,
+    distributed,
     make_schedule,
 )
 from neuralab.train.callbacks import (
@@ -61,7 +63,6 @@ from neuralab.train.callbacks import (
 )
 from neuralab.train.losses import regression_loss
 from neuralab.train.metrics import regression_metrics
-from neuralab.train.seed import seed_everything
 
 
 @dataclass
@@ -118,8 +119,9 @@ def run_regression(
 def build(cfg: ValueRunConfig, console: Console, resume_dir: Path | None, extra_callbacks: Sequence[Callback],
           tracking: Tracking | None) -> RegressRun:  # fmt: skip
     check_installed(cfg.train.loggers)
-    reproducibility = seed_everything(cfg.train.seed, cfg.train.threads, cfg.train.deterministic)
-    prepared, layout = prepare_values(cfg)
+    reproducibility = start_process(cfg)
+    with distributed.main_rank_first():
+        prepared, layout = prepare_values(cfg)
     data = prepared.data
     scaler = TargetScaler.from_dict(data.preprocess.extra["target"])
     kind = "vector" if layout is None else "sequence"
@@ -148,7 +150,7 @@ def build(cfg: ValueRunConfig, console: Console, resume_dir: Path | None, extra_
         model, optimizer, regression_loss(cfg.train.loss, cfg.train.huber_delta), device=device,
         lr=LRController(optimizer, schedule), callbacks=callbacks, grad_clip=cfg.train.grad_clip,
         grad_clip_mode=cfg.train.grad_clip_mode, l1=cfg.optim.l1, classification=False,
-        val_metrics=unit_metrics(scaler),
+        val_metrics=unit_metrics(scaler), seed=cfg.train.seed,
     )  # fmt: skip
     if resume_dir is not None:
         restore_checkpoint(trainer, paths, console)
@@ -180,10 +182,12 @@ def finish(run: RegressRun, console: Console, evaluate_test: bool) -> tuple[Path
     write_findings(paths, findings)
     for finding in findings:
         console.print(f"[yellow]finding[/] {escape(str(finding))}", highlight=False)
-    if paths.best_weights.exists():
+    if run.device.is_main and paths.best_weights.exists():
         load_weights(run.trainer.model, paths.best_weights)
+    distributed.broadcast_module(run.trainer.model)  # every rank evaluates rank 0's best weights
     card = {**model_card(cfg, data.preprocess.input_shape, run.scaler.names, data.preprocess), "task": cfg.task}
-    save_model(paths.root, run.trainer.model, card)
+    if run.device.is_main:
+        save_model(paths.root, run.trainer.model, card)
     test: dict[str, Any] | None = None
     if evaluate_test and run.layout is not None:
         loader = make_loader(run.prepared.test, cfg, data.preprocess, run.device, train=False)

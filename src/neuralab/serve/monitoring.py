@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import time
 import uuid
@@ -16,6 +17,9 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, disable_cre
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 LOG = logging.getLogger("neuralab.serve")
+# prometheus_client's multiprocess mode: each worker writes its samples to files in this folder, set
+# before the workers start (`serve --workers N` does), and a scrape of any worker sums them all.
+MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"
 disable_created_metrics()  # the *_created series only add noise to a scrape
 REQUEST_ID_HEADER = b"x-request-id"
 _SAFE_ID = re.compile(rb"^[A-Za-z0-9._-]{1,64}$")
@@ -54,6 +58,13 @@ class Metrics:
         )
 
     def render(self) -> bytes:
+        """This process's metrics, or every worker's summed when `serve --workers N` set multiprocess mode."""
+        if os.environ.get(MULTIPROCESS_DIR):
+            from prometheus_client import multiprocess
+
+            merged = CollectorRegistry()
+            multiprocess.MultiProcessCollector(merged)
+            return generate_latest(merged)
         return generate_latest(self.registry)
 
 

@@ -12,6 +12,7 @@ from torch import nn
 
 from neuralab.errors import UserError
 from neuralab.model_contract import has_conv
+from neuralab.train import distributed
 
 
 def pick_device(name: str = "auto") -> torch.device:
@@ -47,8 +48,8 @@ def auto_precision(device: torch.device) -> str:
 class Device:
     """Where and how the math runs: autocast dtype, the fp16 grad scaler, channels_last.
 
-    `rank`/`world_size` are 0/1 today; they are the seam where multi-process training plugs in
-    (rank-0-only writes are already keyed on `is_main`).
+    `rank`/`world_size` come from the torch.distributed process group (0/1 without one); rank-0-only
+    writes are keyed on `is_main`.
     """
 
     device: torch.device
@@ -72,7 +73,11 @@ class Device:
             raise UserError("train.precision=16-mixed is for GPUs; on the CPU use 32 or bf16-mixed")
         # Measured on a 2-core CPU: channels_last roughly doubles conv throughput (see benchmarks/).
         use_cl = channels_last == "on" or (channels_last == "auto" and model is not None and has_conv(model))
-        return cls(device=device, precision=precision, channels_last=use_cl)
+        ranks = distributed.current_ranks()
+        if ranks.is_distributed and device.type == "cuda":
+            device = torch.device("cuda", ranks.local_rank)  # one GPU per rank on each machine
+        return cls(device=device, precision=precision, channels_last=use_cl, rank=ranks.rank,
+                   world_size=ranks.world_size)  # fmt: skip
 
     @property
     def is_main(self) -> bool:
@@ -96,6 +101,10 @@ class Device:
         if self.channels_last:
             model = model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
         return model
+
+    def wrap(self, model: nn.Module) -> nn.Module:
+        """What the training step calls: DistributedDataParallel(model) under torchrun, `model` otherwise."""
+        return distributed.wrap(model, self.device)
 
     def backward(self, loss: torch.Tensor) -> None:
         self.scaler.scale(loss).backward()

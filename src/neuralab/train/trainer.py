@@ -16,7 +16,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from neuralab.errors import NeuralabError
+from neuralab.errors import NeuralabError, UserError
+from neuralab.train import distributed
 from neuralab.train.callbacks.base import Callback
 from neuralab.train.callbacks.history import History
 from neuralab.train.device import Device
@@ -89,9 +90,11 @@ class Trainer(LoopBase):
         l1: float = 0.0,
         classification: bool = True,
         val_metrics: Callable[[np.ndarray, np.ndarray], dict[str, float]] | None = None,
+        seed: int = 0,
     ) -> None:
         self.device = device or Device.create("cpu")
         self.model = self.device.setup(model)
+        self._stepper = self.device.wrap(self.model)  # DDP under torchrun: it all-reduces the gradients
         self.optimizer = optimizer
         self.loss_fn = loss_fn
         self.lr = lr or LRController(optimizer, constant())
@@ -99,6 +102,7 @@ class Trainer(LoopBase):
         self.grad_clip_mode = grad_clip_mode
         self.l1 = l1
         self.classification = classification
+        self.seed = seed  # under torchrun, each step's dropout draws derive from it
         self.val_metrics = val_metrics  # regression: (targets, outputs) -> metrics in the target's units
         self._init_loop(callbacks)
         acc_dtype = torch.float32 if self.device.device.type == "mps" else torch.float64
@@ -107,7 +111,7 @@ class Trainer(LoopBase):
     # -- one optimisation step ------------------------------------------------------------------
     def _train_step(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         with self.device.autocast():
-            output = self.model(x)
+            output = self._stepper(x)
             loss = self.loss_fn(output, y)
             if self.l1:
                 loss = loss + self.l1 * l1_penalty(self.model)
@@ -144,6 +148,8 @@ class Trainer(LoopBase):
             started = time.perf_counter()
             for batch, (x, y) in enumerate(train_loader, start=self.state.batch):
                 lr = self.lr.apply(self.state.global_step)
+                if self.device.world_size > 1:  # dropout's draws follow the position, so a resume repeats them
+                    torch.manual_seed(distributed.step_seed(self.seed, epoch, batch, self.device.rank))
                 if batch_hooks:
                     self.callbacks.call_batch("on_train_batch_begin", batch, {})
                 loss = self._train_step(x, y)
@@ -157,6 +163,8 @@ class Trainer(LoopBase):
                 self.state.samples_seen += len(y)
                 if batch_hooks:
                     self.callbacks.call_batch("on_train_batch_end", batch, {"loss": loss, "lr": lr})
+                if self.device.world_size > 1:  # a signal may reach the ranks a step apart: stop together
+                    self._interrupt_requested = distributed.any_rank(self._interrupt_requested, self.device.device)
                 if self._interrupt_requested:
                     self.state.train_seconds += time.perf_counter() - started
                     self.callbacks.call("on_interrupt")
@@ -180,7 +188,7 @@ class Trainer(LoopBase):
         return self.history
 
     def _epoch_logs(self, val_loader: Loader | None, lr: float) -> dict[str, float]:
-        loss_sum, correct, seen = (float(v) for v in self._running.tolist())
+        loss_sum, correct, seen = (float(v) for v in distributed.all_reduce_sum(self._running.clone()).tolist())
         logs = {"loss": loss_sum / max(seen, 1)}
         if self.classification:
             logs["accuracy"] = correct / max(seen, 1)
@@ -210,7 +218,16 @@ class Trainer(LoopBase):
                 targets.append(y)
         finally:
             self.model.train(was_training)
-        return torch.cat(outputs), torch.cat(targets)
+        if not outputs:  # an empty shard (more ranks than rows)
+            return self._empty_outputs(loader)
+        output, target = torch.cat(outputs), torch.cat(targets)
+        # Under torchrun each rank read a contiguous shard: in rank order they are the whole split, once.
+        return distributed.gather_in_rank_order(output), distributed.gather_in_rank_order(target)
+
+    def _empty_outputs(self, loader: Loader) -> tuple[torch.Tensor, torch.Tensor]:
+        """This rank holds no rows: take part in the gathers with nothing, and receive everyone's."""
+        empty = torch.empty(0, device=self.device.device)
+        return distributed.gather_in_rank_order(empty), distributed.gather_in_rank_order(empty.long())
 
     def evaluate(self, loader: Loader, with_probabilities: bool = False) -> Evaluation:
         """Loss, accuracy, labels and predictions over `loader` (eval mode, no gradients)."""
@@ -229,10 +246,20 @@ class Trainer(LoopBase):
 
     # -- exact resume ---------------------------------------------------------------------------------
     def _extra_payload(self) -> dict[str, Any]:
-        self.state.loss_sum, self.state.correct, self.state.seen = (float(v) for v in self._running.tolist())
-        return {"optimizer": self.optimizer.state_dict(), "lr": self.lr.state_dict()}
+        """Under torchrun every rank calls this (the running sums are summed over ranks); rank 0 writes it."""
+        sums = distributed.all_reduce_sum(self._running.clone())
+        self.state.loss_sum, self.state.correct, self.state.seen = (float(v) for v in sums.tolist())
+        return {"optimizer": self.optimizer.state_dict(), "lr": self.lr.state_dict(),
+                "world_size": self.device.world_size}  # fmt: skip
 
     def _restore_extra(self, payload: dict[str, Any]) -> None:
+        saved = int(payload.get("world_size", 1))
+        if saved != self.device.world_size:
+            raise UserError(
+                f"this run was trained by {saved} process(es) and is being resumed by {self.device.world_size}: "
+                "each rank's batches depend on the process count, so the resume would not be exact",
+                hint=f"resume it with --nproc {saved}" if saved > 1 else "resume it without --nproc / torchrun",
+            )
         self.optimizer.load_state_dict(payload["optimizer"])
         self.lr.load_state_dict(payload["lr"])
         self._running = torch.tensor(
@@ -240,3 +267,5 @@ class Trainer(LoopBase):
             dtype=self._running.dtype,
             device=self._running.device,
         )
+        if not self.device.is_main:  # the saved sums are the whole job's: rank 0 carries them on
+            self._running.zero_()

@@ -9,6 +9,7 @@ from typing import Any
 import torch
 
 from neuralab.files import save_weights
+from neuralab.train import distributed
 from neuralab.train.callbacks.base import Callback, Logs
 from neuralab.train.callbacks.monitor import MetricWatcher
 from neuralab.train.state import save_checkpoint
@@ -29,8 +30,9 @@ class ResumeCheckpoint(Callback):
         finite = all(bool(torch.isfinite(p).all()) for p in self.trainer.model.parameters())
         if not finite:  # never replace a good checkpoint with diverged weights
             return
+        payload = self.trainer.checkpoint_payload()  # every rank: it sums the running metrics over ranks
         if self.trainer.device.is_main:
-            save_checkpoint(self.folder, self.trainer.checkpoint_payload())
+            save_checkpoint(self.folder, payload)
             self.saves += 1
         self._last_save = time.monotonic()
 
@@ -42,6 +44,8 @@ class ResumeCheckpoint(Callback):
         step = self.trainer.state.global_step
         due_steps = self.every_steps > 0 and step % self.every_steps == 0
         due_time = self.every_s > 0 and time.monotonic() - self._last_save >= self.every_s
+        if self.every_s > 0 and self.trainer.device.world_size > 1:  # rank 0's clock decides for all ranks
+            due_time = distributed.any_rank(due_time and self.trainer.device.is_main, self.trainer.device.device)
         if due_steps or due_time:
             self._save()
 
