@@ -157,7 +157,7 @@ def tune(
     out: Annotated[Path, typer.Option(help="study folder (study.db, best.yaml, plots)")],
     trials: Annotated[int | None, typer.Option(min=1, help="trials to run (in this process)")] = None,
     timeout: Annotated[float | None, typer.Option(min=1, help="stop starting trials after this many seconds")] = None,
-    sampler: Annotated[str, typer.Option(help="tpe, random, grid or cmaes")] = "tpe",
+    sampler: Annotated[str, typer.Option(help="tpe, random, grid, cmaes or nsga2 (several objectives)")] = "tpe",
     pruner: Annotated[str, typer.Option(help="median, halving, hyperband or none")] = "median",
     storage: Annotated[str | None, typer.Option(help="RDB URL shared by workers (default: SQLite in --out)")] = None,
     seed: int = 0,
@@ -165,15 +165,22 @@ def tune(
         int, typer.Option(min=0, help="seconds between a running trial's heartbeats; a trial silent for 3 is retried")
     ] = 10,
     retries: Annotated[int, typer.Option(min=0, help="times a dead worker's trial is run again")] = 2,
+    objectives: Annotated[
+        str | None,
+        typer.Option(
+            help="e.g. accuracy,latency: the validation metric, then costs (latency, flops, params) "
+            "for a multi-objective search with a Pareto front"
+        ),
+    ] = None,
     set_: Annotated[list[str] | None, typer.Option("--set", help="override a config key: key.sub=value")] = None,
 ) -> None:
-    """Search hyperparameters with Optuna; every trial is scored on validation, the best once on test."""
+    """Search hyperparameters or architectures with Optuna; trials are scored on validation, the chosen once on test."""
     from neuralab.config import deep_merge, load_yaml, parse_set
     from neuralab.tune import run_tune
 
     user = deep_merge(load_yaml(config), parse_set(set_ or []))
     run_tune(user, out, trials=trials, timeout=timeout, sampler=sampler, pruner=pruner, storage=storage, seed=seed,
-             heartbeat=heartbeat, max_retry=retries, console=console)  # fmt: skip
+             heartbeat=heartbeat, max_retry=retries, objectives=objectives, console=console)  # fmt: skip
 
 
 @app.command("lr-find", epilog=example("neuralab lr-find --dataset fashion-mnist --out lr_find.png"))

@@ -19,8 +19,20 @@ def _flat_size(features: nn.Module, input_shape: tuple[int, ...]) -> int:
         return int(features(torch.zeros(1, *input_shape)).numel())
 
 
-def conv_bn_relu(c_in: int, c_out: int) -> list[nn.Module]:
-    return [nn.Conv2d(c_in, c_out, 3, padding=1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU(inplace=True)]
+def conv_bn_relu(c_in: int, c_out: int, kernel_size: int = 3) -> list[nn.Module]:
+    return [nn.Conv2d(c_in, c_out, kernel_size, padding=kernel_size // 2, bias=False), nn.BatchNorm2d(c_out),
+            nn.ReLU(inplace=True)]  # fmt: skip
+
+
+class Residual(nn.Module):
+    """x + f(x): the skip connection that lets deeper groups train as easily as shallow ones."""
+
+    def __init__(self, body: nn.Module) -> None:
+        super().__init__()
+        self.body = body
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.body(x)
 
 
 class FeatureClassifier(nn.Module):
@@ -103,21 +115,31 @@ def fast_cnn(
     widths: Sequence[int] = (32, 48, 96),
     convs_per_group: Sequence[int] = (1, 1, 2),
     dropout: float = 0.0,
+    kernel_size: int = 3,
+    block: str = "plain",
 ) -> nn.Module:
     """Most compute at low resolution and no large dense layer: about 18 MFLOPs per 28x28 image.
+
+    `widths`, `convs_per_group` (depth), `kernel_size` and `block` (plain, or residual: each conv after a
+    group's first adds its input back) are the axes an architecture search (`neuralab tune`) moves along.
 
     Sized by measurement on a 2-core CPU: the most accuracy per training second on Fashion-MNIST
     among the variants tried (see the foundation issue's note and benchmarks/fashion_mnist.py).
     """
     if len(widths) != len(convs_per_group):
         raise ValueError("widths and convs_per_group must have the same length")
+    if block not in ("plain", "residual") or kernel_size % 2 == 0 or kernel_size < 1:
+        raise ValueError("block is plain or residual; kernel_size is odd (3, 5, 7)")
     layers: list[nn.Module] = []
     previous = input_shape[0]
     for group, (width, convs) in enumerate(zip(widths, convs_per_group, strict=True)):
         if group > 0:
             layers.append(nn.MaxPool2d(2))
-        for _ in range(convs):
-            layers += conv_bn_relu(previous, width)
+        for index in range(convs):
+            if block == "residual" and index > 0:  # same width in and out: add the skip connection
+                layers.append(Residual(nn.Sequential(*conv_bn_relu(width, width, kernel_size))))
+            else:
+                layers += conv_bn_relu(previous, width, kernel_size)
             previous = width
     features = nn.Sequential(*layers)
     head = nn.Sequential(nn.AdaptiveMaxPool2d(1), nn.Flatten(), nn.Dropout(dropout), nn.Linear(previous, num_classes))

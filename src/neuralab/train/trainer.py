@@ -160,7 +160,7 @@ class Trainer(LoopBase):
                     )
                 self.state.batch = batch + 1
                 self.state.global_step += 1
-                self.state.samples_seen += len(y)
+                self.state.samples_seen += len(y) * self.device.world_size  # every rank takes an equal slice
                 if batch_hooks:
                     self.callbacks.call_batch("on_train_batch_end", batch, {"loss": loss, "lr": lr})
                 if self.device.world_size > 1:  # a signal may reach the ranks a step apart: stop together

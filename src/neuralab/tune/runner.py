@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import optuna
 import yaml
@@ -19,7 +20,9 @@ from neuralab.pipeline import evaluate_run, resolve_config, supervised_config
 from neuralab.pipeline.tracking import Tracking, open_parent
 from neuralab.runs import atomic_write_json, atomic_write_text
 from neuralab.train.callbacks.monitor import infer_mode
+from neuralab.tune.front import write_front
 from neuralab.tune.objective import make_objective
+from neuralab.tune.objectives import Objectives, parse_objectives
 from neuralab.tune.space import example_overrides, parse_search
 from neuralab.tune.study import make_pruner, make_sampler, open_study, storage_for
 
@@ -44,11 +47,17 @@ def run_tune(
     seed: int = 0,
     heartbeat: int = 10,
     max_retry: int = 2,
+    objectives: str | None = None,
     console: Console | None = None,
 ) -> TuneResult:
+    """Run (or continue) the study; `objectives` ("accuracy,latency") makes it an architecture search
+    with a Pareto front instead of one best trial."""
     console = console or Console()
     user = dict(user)
     params = parse_search(user.pop("search", None))
+    named_monitor, costs = parse_objectives(objectives)
+    if named_monitor is not None:
+        user = deep_merge(user, {"train": {"monitor": named_monitor}})
     # Refuse a key that does not exist before any training, naming it.
     probe = supervised_config(resolve_config(deep_merge(user, example_overrides(params))), "tune")
     monitor = probe.train.monitor if probe.train.monitor.startswith("val_") else f"val_{probe.train.monitor}"
@@ -56,28 +65,36 @@ def run_tune(
         raise UserError("tuning needs a validation split (data.val_fraction > 0): trials are never scored on test")
     if trials is None and timeout is None:
         raise UserError("give --trials N and/or --timeout SECONDS")
+    goal = Objectives(monitor, "minimize" if infer_mode(monitor) == "min" else "maximize", costs)
+    if goal.multi and sampler == "cmaes":
+        raise UserError("the cmaes sampler optimises one objective", hint="use tpe or nsga2 with --objectives")
+    if goal.multi and pruner != "none":
+        console.print("[yellow]several objectives: trials are not pruned[/] (Optuna's pruners judge one objective)")
     study_dir.mkdir(parents=True, exist_ok=True)
-    direction: Literal["minimize", "maximize"] = "minimize" if infer_mode(monitor) == "min" else "maximize"
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = open_study(
         storage_for(study_dir, storage, heartbeat, max_retry),
         make_sampler(sampler, params, seed),
-        make_pruner(pruner, probe.train.epochs),
-        direction,
+        make_pruner("none" if goal.multi else pruner, probe.train.epochs),
+        goal.directions,
+        goal.names,
     )
     parent = open_parent(probe, study_dir.name, study_dir)
     tracking = Tracking(parent.tracking_uri, parent.run_id) if parent else None
     try:
-        study.optimize(make_objective(user, params, study_dir, monitor, tracking), n_trials=trials, timeout=timeout)
+        study.optimize(make_objective(user, params, study_dir, goal, tracking), n_trials=trials, timeout=timeout)
     finally:
         if parent:
             finished = any(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials)
-            parent.finish({f"best_{monitor}": float(study.best_value)} if finished else {})
+            parent.finish({f"best_{monitor}": float(study.best_value)} if finished and not goal.multi else {})
 
     complete = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
     if not complete:
         raise UserError("no trial completed", hint="check the trial errors above, or allow more trials")
-    console.print(trial_table(study, monitor))
+    console.print(trial_table(study, goal.names))
+    if goal.multi:
+        front = write_front(study, goal, study_dir, console)
+        return TuneResult(study, front.best_config, front.best_test, [*save_plots(study, study_dir), *front.plots])
     best = study.best_trial
     best_config = dict(best.user_attrs["config"])
     best_config.update(out_dir="runs", name=None)
@@ -104,12 +121,12 @@ def run_tune(
     return TuneResult(study, best_config, best_test, plots)
 
 
-def trial_table(study: optuna.Study, monitor: str) -> Table:
-    table = Table("trial", "state", monitor, "epochs", "params", title="trials")
+def trial_table(study: optuna.Study, names: list[str]) -> Table:
+    table = Table("trial", "state", *names, "epochs", "params", title="trials")
     for t in study.trials:
         params = ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in t.params.items())
-        value = f"{t.value:.4f}" if t.value is not None else "-"
-        table.add_row(str(t.number), t.state.name.lower(), value, str(t.user_attrs.get("epochs_run", "-")), params)
+        values = [f"{v:.4g}" for v in t.values] if t.values is not None else ["-"] * len(names)
+        table.add_row(str(t.number), t.state.name.lower(), *values, str(t.user_attrs.get("epochs_run", "-")), params)
     return table
 
 
@@ -126,6 +143,9 @@ def save_plots(study: optuna.Study, study_dir: Path) -> list[Path]:
         "param_importances": ovm.plot_param_importances,
         "parallel_coordinate": ovm.plot_parallel_coordinate,
     }
+    if len(study.directions) > 1:  # history and importances need one objective: draw them for the first
+        plots = {name: functools.partial(plot, target=lambda t: t.values[0], target_name=study.user_attrs.get(
+            "objectives", ["objective"])[0]) for name, plot in plots.items()}  # fmt: skip
     for name, plot in plots.items():
         with warnings.catch_warnings(), cjk_text():
             warnings.simplefilter("ignore")

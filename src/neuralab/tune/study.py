@@ -13,7 +13,7 @@ import sqlalchemy.exc
 from neuralab.errors import UserError
 from neuralab.tune.space import Param, grid_space
 
-SAMPLERS = ("tpe", "random", "grid", "cmaes")
+SAMPLERS = ("tpe", "random", "grid", "cmaes", "nsga2")
 PRUNERS = ("none", "median", "halving", "hyperband")
 _CREATE_ATTEMPTS = 5
 
@@ -26,6 +26,8 @@ def make_sampler(name: str, params: list[Param], seed: int) -> optuna.samplers.B
         return optuna.samplers.RandomSampler(seed=seed)
     if name == "grid":
         return optuna.samplers.GridSampler(grid_space(params), seed=seed)
+    if name == "nsga2":  # the genetic algorithm for several objectives, once a study has many trials
+        return optuna.samplers.NSGAIISampler(seed=seed, population_size=8)
     if name == "cmaes":
         if any(p.kind == "categorical" for p in params):
             raise UserError("the cmaes sampler handles int and float ranges only", hint="use tpe for categorical keys")
@@ -94,8 +96,20 @@ def open_study(
     storage: optuna.storages.BaseStorage,
     sampler: optuna.samplers.BaseSampler,
     pruner: optuna.pruners.BasePruner,
-    direction: Direction,
+    directions: list[Direction],
+    names: list[str],
 ) -> optuna.Study:
-    return optuna.create_study(
-        study_name="neuralab", storage=storage, sampler=sampler, pruner=pruner, direction=direction, load_if_exists=True
-    )
+    """Create the study, or join the one in `storage` when it optimises the same objectives."""
+    try:
+        study = optuna.create_study(study_name="neuralab", storage=storage, sampler=sampler, pruner=pruner,
+                                    directions=directions, load_if_exists=True)  # fmt: skip
+    except ValueError as err:  # an existing study with another number of objectives or directions
+        raise UserError(f"the study in this folder optimises other objectives: {err}",
+                        hint="use a new --out folder, or the study's own --objectives") from None  # fmt: skip
+    stored = study.user_attrs.get("objectives")
+    if stored is not None and stored != names:
+        raise UserError(f"the study in this folder optimises {', '.join(stored)}, not {', '.join(names)}",
+                        hint="use a new --out folder, or the study's own --objectives")  # fmt: skip
+    if stored is None:
+        study.set_user_attr("objectives", names)
+    return study
