@@ -18,7 +18,9 @@ def serve(
     host: Annotated[str, typer.Option(help="interface to bind; 0.0.0.0 exposes it to the network")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port")] = 8000,
     workers: Annotated[int, typer.Option(help="server processes, each with its own model copy")] = 1,
-    backend: Annotated[str, typer.Option(help="torch or onnx (needs `neuralab export --format onnx` first)")] = "torch",
+    backend: Annotated[
+        str, typer.Option(help="torch, onnx or onnx-int8 (needs `neuralab export --format onnx [--quantize int8]`)")
+    ] = "torch",
     max_batch: Annotated[int, typer.Option(help="most inputs per forward pass")] = DEFAULTS.max_batch,
     max_wait_ms: Annotated[float, typer.Option(help="how long a batch waits for more requests")] = DEFAULTS.max_wait_ms,
     max_body_mb: Annotated[float, typer.Option(help="request body limit in MB")] = DEFAULTS.max_body_bytes / 2**20,
@@ -41,8 +43,8 @@ def serve(
 
     if workers < 1 or max_batch < 1 or max_wait_ms < 0 or max_body_mb <= 0 or max_megapixels <= 0:
         raise UserError("--workers and --max-batch must be >= 1; --max-wait-ms >= 0; size limits > 0")
-    if backend not in ("torch", "onnx"):
-        raise UserError(f"unknown backend {backend!r}; choose torch or onnx")
+    if backend not in ("torch", "onnx", "onnx-int8"):
+        raise UserError(f"unknown backend {backend!r}; choose torch, onnx or onnx-int8")
     settings = ServeSettings(
         backend=backend,  # type: ignore[arg-type]
         max_batch=max_batch,
@@ -83,13 +85,43 @@ def export(
     trust_code: Annotated[
         bool, typer.Option("--trust-code", help="run the Python builder the run folder names (only for code you trust)")
     ] = False,
+    quantize: Annotated[
+        str | None, typer.Option(help="int8: also write model.int8.onnx (ONNX Runtime dynamic quantisation)")
+    ] = None,
 ) -> None:
     """Export the model to ONNX or TorchScript and check it against PyTorch (max abs difference)."""
-    from neuralab.serve.export import export_run
+    from neuralab.serve.export import INT8_FILE, export_run, quantize_onnx
 
+    if quantize is not None and (quantize != "int8" or format_ != "onnx" or out is not None):
+        raise UserError("--quantize int8 goes with --format onnx and writes into the run folder (no --out)")
     result = export_run(run_dir, format_, out, trust_code=trust_code)  # type: ignore[arg-type]
     console.print(
         f"wrote {result.path} ({result.format}, exporter: {result.exporter}); parity on {result.parity_batch} "
         f"inputs: max abs difference in logits {result.max_abs_diff:.2e}",
+        highlight=False,
+    )
+    if quantize is not None:
+        _quantize(run_dir, quantize_onnx(result.path, Path(run_dir) / INT8_FILE))
+
+
+def _quantize(run_dir: Path, int8: Path) -> None:
+    """Report what int8 costs in accuracy, on the whole test split, beside the fp32 model."""
+    import json
+
+    from neuralab.pipeline.parity import parity_on_test_split
+    from neuralab.runs import atomic_write_text, read_json
+
+    size = f"{int8.stat().st_size / 1e6:.2f} MB (fp32: {(int8.parent / 'model.onnx').stat().st_size / 1e6:.2f} MB)"
+    if read_json(Path(run_dir) / "model.json").get("task", "classify") != "classify":
+        console.print(f"wrote {int8}, {size}; no parity report (it covers classification runs)", highlight=False)
+        return
+    report = parity_on_test_split(run_dir, ["onnx", "onnx-int8"])
+    atomic_write_text(int8.with_suffix(".parity.json"), json.dumps(report, indent=2))
+    q = report["onnx-int8"]
+    console.print(
+        f"wrote {int8}, {size}; on the {report['test_images']:,} test images: accuracy "
+        f"{100 * q['accuracy']:.2f}% (fp32 {100 * report['fp32_accuracy']:.2f}%), top-1 agreement with fp32 "
+        f"{100 * q['top1_agreement']:.2f}%, max probability difference {q['max_probability_difference']:.3g}; "
+        f"serve it with --backend onnx-int8",
         highlight=False,
     )

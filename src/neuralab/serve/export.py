@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import logging
 import os
 import tempfile
 import warnings
@@ -123,3 +124,33 @@ def export_run(
         tmp.unlink(missing_ok=True)
         for extra in tmp.parent.glob(tmp.name + "*"):  # the onnx exporter may write side files next to it
             extra.unlink(missing_ok=True)
+
+
+INT8_FILE = "model.int8.onnx"
+
+
+def quantize_onnx(source: Path, target: Path) -> Path:
+    """ONNX Runtime's dynamic int8 quantisation of `source`: weights stored as int8, activations
+    quantised per batch at run time (no calibration data needed). Written atomically to `target`."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    if not source.is_file():
+        raise UserError(f"{source} does not exist", hint="export it first: neuralab export RUN_DIR --format onnx")
+    fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+            warnings.simplefilter("ignore")
+            logging.disable(logging.WARNING)  # it suggests a pre-processing pass; the parity report judges the result
+            try:
+                quantize_dynamic(source, tmp, weight_type=QuantType.QInt8)
+            finally:
+                logging.disable(logging.NOTSET)
+        os.chmod(tmp, default_file_mode())
+        os.replace(tmp, target)
+    except Exception as err:  # onnxruntime raises its own untyped errors
+        raise UserError(f"onnxruntime could not quantize {source.name}: {str(err).splitlines()[0]}") from None
+    finally:
+        tmp.unlink(missing_ok=True)
+    return target

@@ -58,10 +58,10 @@ class Predictor:
         self._channels_last = self.preprocess.kind == "image" and has_conv(self.model)
         if self._channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)
-        if backend == "onnx":
-            self._session = _onnx_session(self.run_dir)
+        if backend in ("onnx", "onnx-int8"):
+            self._session = _onnx_session(self.run_dir, "model.int8.onnx" if backend == "onnx-int8" else "model.onnx")
         elif backend != "torch":
-            raise UserError(f"unknown backend {backend!r}; choose torch or onnx")
+            raise UserError(f"unknown backend {backend!r}; choose torch, onnx or onnx-int8")
 
     def _outputs(self, inputs: list[torch.Tensor]) -> np.ndarray:
         x = self.preprocess.normalize(torch.stack(inputs))
@@ -185,12 +185,14 @@ def _softmax(logits: np.ndarray) -> np.ndarray:
     return e / e.sum(axis=1, keepdims=True)
 
 
-def _onnx_session(run_dir: Path) -> Any:
+def _onnx_session(run_dir: Path, file: str) -> Any:
     import onnxruntime as ort
 
-    path = run_dir / "model.onnx"
+    path = run_dir / file
     if not path.is_file():
-        raise UserError(f"{path} does not exist", hint=f"export it first: neuralab export {run_dir} --format onnx")
+        quantize = " --quantize int8" if "int8" in file else ""
+        raise UserError(f"{path} does not exist",
+                        hint=f"export it first: neuralab export {run_dir} --format onnx{quantize}")  # fmt: skip
     options = ort.SessionOptions()
     options.intra_op_num_threads = torch.get_num_threads()
     try:

@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     from neuralab.serve.inputs import InputLimits
 
 ENV_PREFIX = "NEURALAB_SERVE_"
-Backend = Literal["torch", "onnx"]
+Backend = Literal["torch", "onnx", "onnx-int8"]
 
 
 @dataclass(frozen=True)

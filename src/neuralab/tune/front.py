@@ -23,6 +23,9 @@ from neuralab.pipeline import evaluate_run
 from neuralab.runs import atomic_write_json, atomic_write_text
 from neuralab.tune.objectives import Objectives
 
+AXIS_LABELS = {"latency": "latency (ms per image, batch 1, 1 thread)", "flops": "forward FLOPs per example",
+               "params": "trainable parameters"}  # fmt: skip
+
 
 @dataclass
 class Front:
@@ -104,7 +107,7 @@ def _plot(study: optuna.Study, goal: Objectives, study_dir: Path) -> list[Path]:
 
     with warnings.catch_warnings(), cjk_text():
         warnings.simplefilter("ignore")  # optuna marks its matplotlib plots experimental
-        ax = ovm.plot_pareto_front(study, target_names=goal.names)
+        ax = ovm.plot_pareto_front(study, target_names=[AXIS_LABELS.get(name, name) for name in goal.names])
         figure = ax.get_figure(root=True)
         assert figure is not None
         path = study_dir / "pareto_front.png"
