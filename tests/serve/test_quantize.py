@@ -11,6 +11,7 @@ import pytest
 from PIL import Image
 
 from neuralab.errors import UserError
+from neuralab.hardware import cpu_bf16_units
 from neuralab.pipeline.parity import parity_on_test_split
 from neuralab.serve.predictor import Predictor
 from tests.conftest import run_cli
@@ -53,10 +54,29 @@ def test_int8_export_reports_its_accuracy_on_the_test_split_and_serves(run_copy:
 
 
 def test_bf16_parity_is_measured_on_every_test_image(digits_run: Path) -> None:
-    report = parity_on_test_split(digits_run, ["bf16"])
+    done = run_cli("evaluate", str(digits_run), "--precision", "bf16", "--json")
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
     assert report["test_images"] == 360
     assert report["bf16"]["top1_agreement"] >= 0.97  # bf16 keeps 8 bits of mantissa: a few borderline images may flip
     assert 0 < report["bf16"]["max_probability_difference"] < 0.5
+
+
+def test_bf16_is_served_only_where_the_cpu_computes_it(digits_run: Path, tmp_path: Path, digit_images) -> None:
+    if cpu_bf16_units() is None:  # detected, never assumed: CI may run on another CPU
+        refused = run_cli("serve", str(digits_run), "--precision", "bf16")
+        assert refused.returncode == 2 and "no native bf16" in refused.stderr
+        return
+    bf16 = Predictor(digits_run, precision="bf16")
+    server = start_server(digits_run, tmp_path / "bf16.log", "--precision", "bf16")
+    try:
+        image = digit_images[0][0]
+        answer = server.client.post("/predict", files={"file": ("d.png", png_bytes(image), "image/png")}).json()
+        expected = bf16.predict_proba([bf16.preprocess.image_to_uint8(Image.fromarray(image))])[0]
+        assert answer["index"] == int(np.argmax(expected))
+        assert abs(answer["probability"] - float(expected.max())) < 1e-6
+    finally:
+        stop_server(server)
 
 
 def test_quantize_errors_are_named(run_copy: Path) -> None:
@@ -66,3 +86,18 @@ def test_quantize_errors_are_named(run_copy: Path) -> None:
     assert missing.returncode == 2 and "--quantize int8" in missing.stderr and "Traceback" not in missing.stderr
     with pytest.raises(UserError, match="unknown candidate"):
         parity_on_test_split(run_copy, ["fp8"])
+
+
+def test_bf16_is_refused_where_the_cpu_would_emulate_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    import neuralab.serve.predictor as predictor
+
+    monkeypatch.setattr(predictor, "cpu_bf16_units", lambda: None)  # the hardware probe: a true system boundary
+    with pytest.raises(UserError, match="no native bf16"):
+        predictor.check_precision("bf16", "torch")
+    monkeypatch.setattr(predictor, "cpu_bf16_units", lambda: "avx512_bf16")
+    assert predictor.check_precision("bf16", "torch") is True
+    assert predictor.check_precision("32", "onnx") is False
+    with pytest.raises(UserError, match="onnx backends run their own graph"):
+        predictor.check_precision("bf16", "onnx-int8")
+    with pytest.raises(UserError, match="unknown precision"):
+        predictor.check_precision("fp8", "torch")

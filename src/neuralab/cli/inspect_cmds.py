@@ -21,10 +21,16 @@ def evaluate(
     trust_code: Annotated[
         bool, typer.Option("--trust-code", help="run the Python builder the run folder names (only for code you trust)")
     ] = False,
+    precision: Annotated[
+        str, typer.Option(help="bf16: the test split under bf16 against fp32 (agreement, probability change)")
+    ] = "32",
 ) -> None:
     """Evaluate a trained run on a split: accuracy, macro-F1, per-class precision/recall, confusion matrix."""
     from neuralab.pipeline import evaluate_run
 
+    if precision != "32":
+        _bf16_parity(run_dir, precision, split, as_json)
+        return
     metrics = evaluate_run(run_dir, split, trust_code)
     if as_json:
         print(json.dumps(metrics))
@@ -227,3 +233,22 @@ def explain(
             f"{exp.target_label}{where}{gap}",
             highlight=False,
         )
+
+
+def _bf16_parity(run_dir: Path, precision: str, split: str, as_json: bool) -> None:
+    """Whether serving in bf16 (`serve --precision bf16`) keeps fp32's answers, on every test image."""
+    from neuralab.pipeline.parity import parity_on_test_split
+
+    if precision != "bf16" or split != "test":
+        raise UserError("--precision takes bf16, on the test split", hint="neuralab evaluate RUN_DIR --precision bf16")
+    report = parity_on_test_split(run_dir, ["bf16"])
+    if as_json:
+        print(json.dumps(report))
+        return
+    bf16 = report["bf16"]
+    console.print(
+        f"bf16 on the {report['test_images']:,} test images: accuracy {100 * bf16['accuracy']:.2f}% (fp32 "
+        f"{100 * report['fp32_accuracy']:.2f}%), top-1 agreement with fp32 {100 * bf16['top1_agreement']:.2f}%, "
+        f"max probability difference {bf16['max_probability_difference']:.3g}",
+        highlight=False,
+    )

@@ -21,6 +21,9 @@ def serve(
     backend: Annotated[
         str, typer.Option(help="torch, onnx or onnx-int8 (needs `neuralab export --format onnx [--quantize int8]`)")
     ] = "torch",
+    precision: Annotated[
+        str, typer.Option(help="32, or bf16 on CPUs with native bf16 (check its parity: neuralab evaluate --precision)")
+    ] = "32",
     max_batch: Annotated[int, typer.Option(help="most inputs per forward pass")] = DEFAULTS.max_batch,
     max_wait_ms: Annotated[float, typer.Option(help="how long a batch waits for more requests")] = DEFAULTS.max_wait_ms,
     max_body_mb: Annotated[float, typer.Option(help="request body limit in MB")] = DEFAULTS.max_body_bytes / 2**20,
@@ -47,6 +50,7 @@ def serve(
         raise UserError(f"unknown backend {backend!r}; choose torch, onnx or onnx-int8")
     settings = ServeSettings(
         backend=backend,  # type: ignore[arg-type]
+        precision=precision,  # type: ignore[arg-type]
         max_batch=max_batch,
         max_wait_ms=max_wait_ms,
         max_body_bytes=int(max_body_mb * 2**20),

@@ -68,7 +68,7 @@ def create_app(run_dir: Path, settings: ServeSettings | None = None) -> FastAPI:
     settings = settings or ServeSettings()
     if settings.threads:
         torch.set_num_threads(settings.threads)
-    predictor = Predictor(run_dir, settings.backend, settings.trust_code)
+    predictor = Predictor(run_dir, settings.backend, settings.trust_code, settings.precision)
     metrics = Metrics()
 
     def run_batch(items: list[torch.Tensor]) -> list[np.ndarray]:

@@ -18,9 +18,10 @@ from neuralab.data.table import TableEncoder, TargetScaler
 from neuralab.data.text import Tokenizer
 from neuralab.data.transforms import Preprocess
 from neuralab.errors import UserError
+from neuralab.hardware import cpu_bf16_units
 from neuralab.model_contract import has_conv
 from neuralab.runs import load_model, read_json
-from neuralab.serve.settings import Backend
+from neuralab.serve.settings import Backend, Precision
 
 
 @dataclass(frozen=True)
@@ -34,9 +35,12 @@ class Prediction:
 class Predictor:
     """Loads once; `predict_proba` takes a list of raw inputs of one shape and returns [N, classes]."""
 
-    def __init__(self, run_dir: Path, backend: Backend = "torch", trust_code: bool = False) -> None:
+    def __init__(
+        self, run_dir: Path, backend: Backend = "torch", trust_code: bool = False, precision: Precision = "32"
+    ) -> None:
         self.run_dir = Path(run_dir)
         self.backend = backend
+        self.bf16 = check_precision(precision, backend)
         self.model, self.card = load_model(self.run_dir, trust_code=trust_code)
         self.preprocess = Preprocess.from_dict(self.card["preprocess"])
         self.classes: list[str] = list(self.card["classes"])
@@ -69,7 +73,7 @@ class Predictor:
             return np.asarray(self._session.run(None, {self._session.get_inputs()[0].name: x.numpy()})[0], np.float64)
         if self._channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
-        with torch.inference_mode():
+        with torch.inference_mode(), torch.autocast("cpu", torch.bfloat16, enabled=self.bf16):
             return self.model(x).double().numpy()
 
     def predict_proba(self, inputs: list[torch.Tensor]) -> np.ndarray:
@@ -183,6 +187,20 @@ def _softmax(logits: np.ndarray) -> np.ndarray:
     shifted = logits - logits.max(axis=1, keepdims=True)
     e = np.exp(shifted)
     return e / e.sum(axis=1, keepdims=True)
+
+
+def check_precision(precision: str, backend: str) -> bool:
+    """True for bf16, which is offered only where the CPU computes it natively (elsewhere it is emulated, slower)."""
+    if precision == "32":
+        return False
+    if precision != "bf16":
+        raise UserError(f"unknown precision {precision!r}; choose 32 or bf16")
+    if backend != "torch":
+        raise UserError("--precision bf16 runs the PyTorch model; the onnx backends run their own graph")
+    if cpu_bf16_units() is None:
+        raise UserError("this CPU has no native bf16 arithmetic (AMX or AVX512-BF16): bf16 would be emulated and "
+                        "slower than fp32", hint="leave --precision at 32")  # fmt: skip
+    return True
 
 
 def _onnx_session(run_dir: Path, file: str) -> Any:

@@ -13,11 +13,13 @@ if TYPE_CHECKING:
 
 ENV_PREFIX = "NEURALAB_SERVE_"
 Backend = Literal["torch", "onnx", "onnx-int8"]
+Precision = Literal["32", "bf16"]
 
 
 @dataclass(frozen=True)
 class ServeSettings:
     backend: Backend = "torch"
+    precision: Precision = "32"  # bf16: autocast on CPUs with native bf16 (see `neuralab export --quantize`'s report)
     max_batch: int = 32
     max_wait_ms: float = 1.0
     max_body_bytes: int = 8 * 1024 * 1024
@@ -45,7 +47,12 @@ class ServeSettings:
         for f in fields(cls):
             raw = env.get(f"{ENV_PREFIX}{f.name.upper()}", "")
             if raw:
-                kind: Any = {"max_wait_ms": float, "backend": str, "trust_code": lambda v: v == "True"}
+                kind: Any = {
+                    "max_wait_ms": float,
+                    "backend": str,
+                    "precision": str,
+                    "trust_code": lambda v: v == "True",
+                }
                 values[f.name] = kind.get(f.name, int)(raw)
         return Path(env[f"{ENV_PREFIX}RUN_DIR"]), cls(**values)
 

@@ -65,7 +65,12 @@ def parse_objectives(raw: str | None) -> tuple[str | None, tuple[str, ...]]:
 
 def latency_ms(run_dir: Path) -> float:
     """Median milliseconds per image, batch 1, one thread: what a single request costs on a CPU."""
+    import logging
+
     import torch
+
+    # Importing torch.utils.benchmark warns about a missing CUDA toolkit it never needs here.
+    logging.getLogger("torch.utils.cpp_extension").setLevel(logging.ERROR)
     from torch.utils import benchmark
 
     from neuralab.model_contract import example_input
