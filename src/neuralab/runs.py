@@ -150,6 +150,11 @@ def load_model(
     card = read_json(paths.model_json)
     if card.get("format") == GAN_FORMAT:
         raise UserError(f"{run_dir} is a GAN run, not a classifier", hint=f"generate images: neuralab sample {run_dir}")
+    if card.get("task") == "ssl":
+        raise UserError(
+            f"{run_dir} is a self-supervised encoder: its class layer was never trained",
+            hint=f"fine-tune it on labels: neuralab train ... --set model.pretrained={run_dir}",
+        )
     try:
         preprocess = Preprocess.from_dict(card["preprocess"])
         model = build_architecture(

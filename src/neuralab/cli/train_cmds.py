@@ -27,7 +27,8 @@ def train(
     name: Annotated[str | None, typer.Option(help="run folder name")] = None,
     resume: Annotated[Path | None, typer.Option(help="continue the interrupted run in this folder")] = None,
     task: Annotated[
-        str | None, typer.Option(help="task: classify (default), regress (numbers from a table) or gan (a DCGAN)")
+        str | None,
+        typer.Option(help="task: classify (default), regress, forecast, ssl (features without labels) or gan"),
     ] = None,
     repeats: Annotated[int | None, typer.Option(min=2, help="train over seeds 0..N-1 into one group folder")] = None,
     seeds: Annotated[str | None, typer.Option(help="train over these seeds (e.g. 0,1,2) into one group")] = None,
@@ -70,6 +71,9 @@ def train(
         _print_gan(result.run_dir, result.summary)
         return
     test = result.summary["test"]
+    if result.summary.get("task") == "ssl":
+        _print_ssl(result.run_dir, test["linear_probe"], result.summary["train_seconds"])
+        return
     if result.summary.get("task") == "forecast":
         baselines = ", ".join(f"{name.replace('_', '-')} {b['mase']:.3f}" for name, b in test["baselines"].items())
         console.print(
@@ -124,6 +128,22 @@ def _train_group(cfg: Any, seeds: list[int]) -> None:
             spread = f"± {m['std']:.4g} (std over {len(seeds)} seeds), 95% CI {low:.4g}-{high:.4g}"
             console.print(f"test {metric.upper()}: mean [bold]{m['mean']:.4g}[/] {spread}", highlight=False)
     console.print(f"group folder: {result.group_dir}", highlight=False)
+
+
+def _print_ssl(run_dir: Path, probe: dict[str, Any], seconds: float) -> None:
+    for name, row in (
+        ("all", probe["all_labels"]),
+        (f"{probe['few_labels']['per_class']} per class", probe["few_labels"]),
+    ):
+        console.print(
+            f"linear probe with {name} labels ({row['train_images']:,} images): learned features "
+            f"[bold]{100 * row['features']:.2f}%[/], untrained encoder {100 * row['untrained_encoder']:.2f}%, "
+            f"raw pixels {100 * row['raw_pixels']:.2f}% test accuracy",
+            highlight=False,
+        )
+    console.print(f"{seconds:.1f} s training; fine-tune it: --set model.pretrained={run_dir}", highlight=False)
+    console.print(f"run folder: {run_dir}", highlight=False)
+    console.print(f"report:     {run_dir / 'report.html'}", highlight=False)
 
 
 def _print_gan(run_dir: Path, summary: dict[str, Any]) -> None:

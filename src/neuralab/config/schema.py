@@ -23,12 +23,17 @@ from neuralab.config.sections import (
     OptimConfig,
     RegressTrainConfig,
     SchedConfig,
+    SslConfig,
+    SslTrainConfig,
     TrainConfig,
     _Section,
 )
 from neuralab.errors import UserError
 
-_TASKS = "classify, regress (numbers from a table), forecast (a time series), or gan (a DCGAN on the images)"
+_TASKS = (
+    "classify, regress (numbers from a table), forecast (a time series), ssl (self-supervised features from "
+    "unlabelled images) or gan (a DCGAN on the images)"
+)
 
 
 class _RunBase(_Section):
@@ -70,6 +75,17 @@ class ForecastRunConfig(_RunBase):
     train: RegressTrainConfig = Field(default_factory=RegressTrainConfig)  # type: ignore[arg-type]
 
 
+class SslRunConfig(_RunBase):
+    """Self-supervised pretraining (`task: ssl`): an image encoder learned without labels (SimCLR)."""
+
+    task: Literal["ssl"] = Field("ssl", description=_TASKS)
+    model: ModelConfig = Field(default_factory=lambda: ModelConfig.model_validate({"name": "fast_cnn"}))
+    optim: OptimConfig = Field(default_factory=OptimConfig)  # type: ignore[arg-type]
+    sched: SchedConfig = Field(default_factory=SchedConfig)  # type: ignore[arg-type]
+    train: SslTrainConfig = Field(default_factory=SslTrainConfig)  # type: ignore[arg-type]
+    ssl: SslConfig = Field(default_factory=SslConfig)  # type: ignore[arg-type]
+
+
 class GanRunConfig(_RunBase):
     """A DCGAN run (`task: gan`): its nets are fixed, so it has `gan` instead of `model` and `sched`."""
 
@@ -79,13 +95,15 @@ class GanRunConfig(_RunBase):
     gan: GanConfig = Field(default_factory=GanConfig)  # type: ignore[arg-type]
 
 
-AnyRunConfig = RunConfig | RegressRunConfig | ForecastRunConfig | GanRunConfig
+AnyRunConfig = RunConfig | RegressRunConfig | ForecastRunConfig | SslRunConfig | GanRunConfig
 ValueRunConfig = RegressRunConfig | ForecastRunConfig  # the tasks that predict numbers
 SupervisedRunConfig = RunConfig | RegressRunConfig | ForecastRunConfig  # a model, labels or targets, and splits
+FitRunConfig = SupervisedRunConfig | SslRunConfig  # a model fitted by the one Trainer
 TASKS: dict[str, type[_RunBase]] = {
-    "classify": RunConfig, "regress": RegressRunConfig, "forecast": ForecastRunConfig, "gan": GanRunConfig,
+    "classify": RunConfig, "regress": RegressRunConfig, "forecast": ForecastRunConfig, "ssl": SslRunConfig,
+    "gan": GanRunConfig,
 }  # fmt: skip
-_ANY = RunConfig | RegressRunConfig | ForecastRunConfig | GanRunConfig
+_ANY = RunConfig | RegressRunConfig | ForecastRunConfig | SslRunConfig | GanRunConfig
 _ADAPTER: TypeAdapter[AnyRunConfig] = TypeAdapter(Annotated[_ANY, Field(discriminator="task")])  # type: ignore[arg-type]
 
 

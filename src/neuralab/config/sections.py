@@ -147,6 +147,27 @@ class RegressTrainConfig(_FitConfig):
     huber_delta: float = Field(1.0, gt=0, description="huber: where the loss turns linear, in target std units")
 
 
+class SslTrainConfig(_FitConfig):
+    """`train` of a self-supervised run: no labels, so it monitors the contrastive loss."""
+
+    monitor: str = Field("loss", description="metric for early stopping and the kept weights (the training loss)")
+    batch_size: int = Field(256, gt=1, description="images per step: each one's other view is its positive, the "
+                            "rest of the batch its negatives (contrastive learning likes large batches)")  # fmt: skip
+    epochs: int = Field(30, gt=0, description="passes over the training images")
+
+
+class SslConfig(_Section):
+    """Self-supervised pretraining (`task: ssl`): SimCLR, contrastive learning between two augmented views."""
+
+    temperature: float = Field(0.2, gt=0, description="softmax temperature of the contrastive (NT-Xent) loss")
+    projection_dim: int = Field(64, gt=0, description="size of the projection head's output the loss compares")
+    crop_scale: float = Field(0.4, gt=0, le=1, description="smallest area kept by the random resized crop")
+    flip: bool = Field(False, description="mirror views left-right (on for clothing or scenes, off for digits)")
+    jitter: float = Field(0.4, ge=0, description="brightness/contrast jitter strength")
+    noise: float = Field(0.1, ge=0, description="Gaussian noise added to each view (in normalised units)")
+    probe_labels: int = Field(10, ge=1, description="labels per class in the few-label linear probe")
+
+
 class GanConfig(_Section):
     """The DCGAN's own settings (`task: gan`); its batch size and Adam settings are under train and optim."""
 

@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 from rich.console import Console
 
-from neuralab.config import AnyRunConfig, SupervisedRunConfig
+from neuralab.config import AnyRunConfig, FitRunConfig
 from neuralab.diagnose import Finding, GradientMonitor
 from neuralab.pipeline.tracking import abort_trackers
 from neuralab.runs import RunPaths, atomic_write_json, atomic_write_text, new_run_dir, read_config
@@ -135,7 +135,7 @@ class RunCallbacks:
     best: BestWeights
     gradients: GradientMonitor
 
-    def assemble(self, cfg: SupervisedRunConfig, paths: RunPaths, monitor: str, steps: int, console: Console,
+    def assemble(self, cfg: FitRunConfig, paths: RunPaths, monitor: str, steps: int, console: Console,
                  extra: Sequence[Callback], finetune: Callback | None = None) -> list[Callback]:  # fmt: skip
         """Every callback of a run, in firing order; the checkpoint comes last so it saves their state."""
         callbacks: list[Callback] = [

@@ -7,11 +7,19 @@ from pathlib import Path
 
 from rich.console import Console
 
-from neuralab.config import AnyRunConfig, ForecastRunConfig, GanRunConfig, RegressRunConfig, SupervisedRunConfig
+from neuralab.config import (
+    AnyRunConfig,
+    ForecastRunConfig,
+    GanRunConfig,
+    RegressRunConfig,
+    SslRunConfig,
+    SupervisedRunConfig,
+)
 from neuralab.pipeline.classify import RunResult, run_config
 from neuralab.pipeline.gan import run_gan
 from neuralab.pipeline.machinery import read_run_config
 from neuralab.pipeline.regress import run_regression
+from neuralab.pipeline.ssl import run_ssl
 from neuralab.pipeline.tracking import Tracking
 from neuralab.train.callbacks import Callback
 
@@ -22,6 +30,8 @@ def train(cfg: AnyRunConfig, console: Console | None = None, resume_dir: Path | 
         return RunResult(*run_gan(cfg, console, resume_dir))
     if isinstance(cfg, RegressRunConfig | ForecastRunConfig):
         return RunResult(*run_regression(cfg, console, resume_dir))
+    if isinstance(cfg, SslRunConfig):
+        return RunResult(*run_ssl(cfg, console, resume_dir))
     return run_config(cfg, console, resume_dir=resume_dir)
 
 

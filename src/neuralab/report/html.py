@@ -12,6 +12,7 @@ from neuralab.errors import UserError
 from neuralab.report.errors import explained_errors, most_confused, pair_examples
 from neuralab.report.plots import confusion_png, curves_png, read_metrics, thumbnails_png
 from neuralab.report.regression import forecast_sections, regression_sections
+from neuralab.report.ssl import ssl_probe_section
 from neuralab.runs import RunPaths, atomic_write_text, read_json
 
 
@@ -120,8 +121,11 @@ def write_report(run_dir: Path, trust_code: bool = False) -> Path:
             "call model.evaluate(x_test, y_test) before model.save(...)",
         )
     regression = summary.get("task") in ("regress", "forecast")
-    sections = [f"<h1>{html.escape(paths.root.name)}</h1>", _headline(test, summary)]
-    sections.append("<h2>Final metrics</h2>" + _metrics_table(test, summary))
+    sections = [f"<h1>{html.escape(paths.root.name)}</h1>"]
+    if summary.get("task") == "ssl":
+        sections.append(ssl_probe_section(summary))
+    else:
+        sections += [_headline(test, summary), "<h2>Final metrics</h2>" + _metrics_table(test, summary)]
     if paths.metrics.exists():
         sections.append("<h2>Training curves</h2>" + _img(curves_png(read_metrics(paths.metrics)), "training curves"))
     findings_path = paths.root / "findings.json"
@@ -138,6 +142,8 @@ def write_report(run_dir: Path, trust_code: bool = False) -> Path:
         sections += forecast_sections(paths.root, _img)
     elif regression:
         sections += regression_sections(paths.root, summary, _img)
+    elif summary.get("task") == "ssl":
+        pass  # no classes were predicted: the probe above is the result
     else:
         sections += [
             "<h2>Confusion matrix (test)</h2>"

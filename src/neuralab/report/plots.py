@@ -41,7 +41,8 @@ def curves_png(metrics: dict[str, list[float]]) -> bytes:
         ax.set_title(title)
         ax.set_xlabel("epoch")
         ax.grid(alpha=0.3)
-        ax.legend()
+        if ax.get_legend_handles_labels()[0]:  # a self-supervised run has no accuracy curve to label
+            ax.legend()
     return _png(fig)
 
 

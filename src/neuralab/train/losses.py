@@ -81,3 +81,18 @@ def focal(gamma: float = 2.0, class_weights: torch.Tensor | None = None, label_s
         return per_example.mean()
 
     return loss
+
+
+def nt_xent(temperature: float = 0.2) -> LossFn:
+    """SimCLR's contrastive loss on [2N, d] projections of two views: each view must pick out its twin
+    among the other 2N - 2 images of the batch (cross-entropy over cosine similarities / temperature)."""
+
+    def loss(projections: torch.Tensor, _labels: torch.Tensor) -> torch.Tensor:
+        z = torch.nn.functional.normalize(projections.float(), dim=1)
+        n = len(z) // 2
+        similarity = (z @ z.T / temperature).masked_fill(torch.eye(len(z), dtype=torch.bool, device=z.device),
+                                                         float("-inf"))  # fmt: skip
+        twins = torch.cat([torch.arange(n, 2 * n), torch.arange(n)]).to(z.device)
+        return torch.nn.functional.cross_entropy(similarity, twins)
+
+    return loss
