@@ -26,6 +26,7 @@ class ContrastiveLearner(nn.Module):
             raise ValueError("self-supervised pretraining needs a model with `features` and a head ending in a Linear "
                              "layer (fast_cnn, simple_cnn, resnet, ...)")  # fmt: skip
         self.classifier = classifier
+        head[-1].requires_grad_(False)  # the class layer is trained later, on labels; DDP must not wait for it
         self.pool = head[:-1]  # the head without its class layer: global pooling, flatten (dropout)
         width = head[-1].in_features
         self.projector = nn.Sequential(nn.Linear(width, width), nn.ReLU(inplace=True), nn.Linear(width, projection_dim))
