@@ -50,7 +50,7 @@ def test_gan_runs_refuse_keys_they_would_ignore(tmp_path: Path) -> None:
     ("args", "message"),
     [
         (["traine"], "No such command 'traine'"),
-        (["train", "--nproc", "2"], "No such option"),
+        (["train", "--no-such-flag", "2"], "No such option"),
         (["evaluate"], "Missing argument"),
         (["train", "--epochs", "many"], "Invalid value"),
         (["config"], "Usage:"),
