@@ -41,11 +41,12 @@ def test_learned_features_beat_raw_pixels_and_an_untrained_encoder_under_a_linea
         assert probe["test_images"] == 360
         assert probe["few_labels"]["train_images"] == 100  # 10 labelled images per class
         for split in ("all_labels", "few_labels"):  # learning, not the architecture, made the features good
-            assert probe[split]["features"] > probe[split]["untrained_encoder"] + 0.03
+            assert probe[split]["features"] > probe[split]["untrained_encoder"] + 0.01  # measured: 3.9-11.8 points
     # Three seeds (each its own split and initialisation): measured margins over pixels were 1.1-1.9 points
     # with all 1,293 labels and 2.0-4.2 points with 100; the claim is about their mean.
     for split in ("all_labels", "few_labels"):
         assert fmean(p[split]["features"] - p[split]["raw_pixels"] for p in probes) > 0.005, split
+        assert fmean(p[split]["features"] - p[split]["untrained_encoder"] for p in probes) > 0.03, split
     assert "linear probe" in (ssl_runs[0] / "report.html").read_text()
 
 
