@@ -77,3 +77,12 @@ def test_config_round_trips_through_yaml(tmp_path: Path) -> None:
     path = tmp_path / "c.yaml"
     path.write_text(cfg.to_yaml())
     assert validate(load_yaml(path)) == cfg
+
+
+@pytest.mark.parametrize("task", ["classify", "gan", "ssl"])
+def test_precision_32_typed_as_a_number_means_fp32(task: str) -> None:
+    """`--set train.precision=32` parses as the number 32 (the README's own fp32 command)."""
+    cfg = validate(deep_merge({"task": task}, parse_set(["train.precision=32"])))
+    assert cfg.train.precision == "32"
+    with pytest.raises(UserError, match=r"train\.precision"):
+        validate({"task": task, "train": {"precision": 16}})

@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
 class _Section(BaseModel):
@@ -108,6 +108,12 @@ class _LoopConfig(_Section):
     deterministic: bool = Field(False, description="ask torch for deterministic kernels (slower on GPU)")
     checkpoint_every_steps: int = Field(0, ge=0, description="also checkpoint every N steps (0: epoch ends only)")
     checkpoint_every_s: float = Field(60.0, ge=0, description="also checkpoint when this many seconds passed")
+
+    @field_validator("precision", mode="before")
+    @classmethod
+    def _precision_as_text(cls, value: Any) -> Any:
+        """`--set train.precision=32` and YAML's `precision: 32` arrive as the number 32: mean "32"."""
+        return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
 
 class _FitConfig(_LoopConfig):
