@@ -73,8 +73,7 @@ def train(
     test = result.summary["test"]
     if result.summary.get("task") == "ssl":
         _print_ssl(result.run_dir, test["linear_probe"], result.summary["train_seconds"])
-        return
-    if result.summary.get("task") == "forecast":
+    elif result.summary.get("task") == "forecast":
         baselines = ", ".join(f"{name.replace('_', '-')} {b['mase']:.3f}" for name, b in test["baselines"].items())
         console.print(
             f"test MASE [bold]{test['mase']:.3f}[/] ({baselines}), MAE {test['mae']:.4g}, RMSE {test['rmse']:.4g} "
@@ -142,8 +141,6 @@ def _print_ssl(run_dir: Path, probe: dict[str, Any], seconds: float) -> None:
             highlight=False,
         )
     console.print(f"{seconds:.1f} s training; fine-tune it: --set model.pretrained={run_dir}", highlight=False)
-    console.print(f"run folder: {run_dir}", highlight=False)
-    console.print(f"report:     {run_dir / 'report.html'}", highlight=False)
 
 
 def _print_gan(run_dir: Path, summary: dict[str, Any]) -> None:

@@ -67,7 +67,9 @@ def open_run(cfg: AnyRunConfig, default_name: str, resume_dir: Path | None) -> R
     if distributed.current_ranks().rank == 0:
         run_dir = new_run_dir(cfg.out_dir, cfg.name or default_name)
         atomic_write_text(RunPaths(run_dir).config, cfg.to_yaml())
-    return RunPaths(distributed.broadcast_from_main(run_dir) or Path(cfg.out_dir))
+    shared = distributed.broadcast_from_main(run_dir)  # the other ranks learn the folder rank 0 made
+    assert shared is not None
+    return RunPaths(shared)
 
 
 def read_run_config(run_dir: Path) -> AnyRunConfig:
