@@ -154,13 +154,14 @@ def _fitted_preprocess(features: torch.Tensor, kind: str) -> Preprocess:
 class NeuralNetClassifier(ClassifierMixin, _NeuralNetBase):
     """A torch classifier with scikit-learn's API: fit / predict / predict_proba / score.
 
-    >>> from sklearn.datasets import load_iris
-    >>> from sklearn.model_selection import cross_val_score
-    >>> from neuralab.sklearn import NeuralNetClassifier
-    >>> x, y = load_iris(return_X_y=True)
-    >>> clf = NeuralNetClassifier(model_args={"widths": [16]}, lr=1e-2, epochs=30)
-    >>> bool(cross_val_score(clf, x, y, cv=3).mean() > 0.8)
-    True
+    Examples:
+        >>> from sklearn.datasets import load_iris
+        >>> from sklearn.model_selection import cross_val_score
+        >>> from neuralab.sklearn import NeuralNetClassifier
+        >>> x, y = load_iris(return_X_y=True)
+        >>> clf = NeuralNetClassifier(model_args={"widths": [16]}, lr=1e-2, epochs=30)
+        >>> bool(cross_val_score(clf, x, y, cv=3).mean() > 0.8)
+        True
     """
 
     def fit(self, X: Any, y: Any) -> NeuralNetClassifier:
@@ -193,13 +194,14 @@ class NeuralNetClassifier(ClassifierMixin, _NeuralNetBase):
 class NeuralNetRegressor(RegressorMixin, _NeuralNetBase):
     """A torch regressor with scikit-learn's API (mean squared error); one output per target column.
 
-    >>> import numpy as np
-    >>> from neuralab.sklearn import NeuralNetRegressor
-    >>> x = np.random.default_rng(0).normal(size=(200, 3))
-    >>> y = x @ np.array([1.0, -2.0, 0.5])
-    >>> reg = NeuralNetRegressor(model_args={"widths": [16]}, lr=1e-2, epochs=40).fit(x, y)
-    >>> bool(reg.score(x, y) > 0.9)
-    True
+    Examples:
+        >>> import numpy as np
+        >>> from neuralab.sklearn import NeuralNetRegressor
+        >>> x = np.random.default_rng(0).normal(size=(200, 3))
+        >>> y = x @ np.array([1.0, -2.0, 0.5])
+        >>> reg = NeuralNetRegressor(model_args={"widths": [16]}, lr=1e-2, epochs=40).fit(x, y)
+        >>> bool(reg.score(x, y) > 0.9)
+        True
     """
 
     _classification = False

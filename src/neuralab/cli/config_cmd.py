@@ -22,7 +22,7 @@ console = Console()
 @app.command(epilog=example("neuralab config keys train --task regress"))
 def keys(
     section: Annotated[str | None, typer.Argument(help="data, model, optim, sched, train (gan runs: gan)")] = None,
-    task: Annotated[str, typer.Option(help="classify, regress or gan: the keys of that task's config")] = "classify",
+    task: Annotated[str, typer.Option(help="classify, regress, forecast, ssl or gan: that task's keys")] = "classify",
 ) -> None:
     """Every config key (or a section's) with its type, default and description."""
     from neuralab.config.keys import list_keys

@@ -41,16 +41,17 @@ class BatchLoader:
 
     Each epoch's order comes from (seed, epoch), so a resumed run sees exactly the batches it would have.
 
-    >>> from neuralab.data import BatchLoader, LoadOptions
-    >>> from neuralab.data.digits import load_digits_data
-    >>> data = load_digits_data(LoadOptions())
-    >>> loader = BatchLoader(data.train, 100, data.preprocess, shuffle=True, seed=0)
-    >>> x, y = next(iter(loader))
-    >>> tuple(x.shape), x.dtype, len(loader)
-    ((100, 1, 8, 8), torch.float32, 15)
-    >>> loader.set_position(epoch=1, start_batch=14)
-    >>> sum(1 for _ in loader)
-    1
+    Examples:
+        >>> from neuralab.data import BatchLoader, LoadOptions
+        >>> from neuralab.data.digits import load_digits_data
+        >>> data = load_digits_data(LoadOptions())
+        >>> loader = BatchLoader(data.train, 100, data.preprocess, shuffle=True, seed=0)
+        >>> x, y = next(iter(loader))
+        >>> tuple(x.shape), x.dtype, len(loader)
+        ((100, 1, 8, 8), torch.float32, 15)
+        >>> loader.set_position(epoch=1, start_batch=14)
+        >>> sum(1 for _ in loader)
+        1
     """
 
     def __init__(

@@ -60,13 +60,14 @@ def create_model(
 
     `kind` is the dataset's input kind (image, vector, sequence, text); by default read from the shape.
 
-    >>> import torch
-    >>> from neuralab.models import create_model
-    >>> model = create_model("simple_cnn", (1, 28, 28), 10)
-    >>> model(torch.zeros(2, 1, 28, 28)).shape
-    torch.Size([2, 10])
-    >>> create_model("mlp", (64,), 3, widths=[32])(torch.zeros(5, 64)).shape
-    torch.Size([5, 3])
+    Examples:
+        >>> import torch
+        >>> from neuralab.models import create_model
+        >>> model = create_model("simple_cnn", (1, 28, 28), 10)
+        >>> model(torch.zeros(2, 1, 28, 28)).shape
+        torch.Size([2, 10])
+        >>> create_model("mlp", (64,), 3, widths=[32])(torch.zeros(5, 64)).shape
+        torch.Size([5, 3])
     """
     info = MODELS.get(name)
     kwargs = {k: v for k, v in kwargs.items() if v is not None}

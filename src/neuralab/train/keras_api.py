@@ -79,22 +79,23 @@ class KerasModel:
     Inputs are float arrays in PyTorch's layout, used as given (normalise them yourself, as in Keras);
     labels are integers or one-hot rows.
 
-    >>> import numpy as np
-    >>> from sklearn.datasets import load_digits
-    >>> from torch import nn
-    >>> from neuralab import KerasModel
-    >>> x, y = load_digits(return_X_y=True)
-    >>> x = (x / 16).astype(np.float32)
-    >>> model = KerasModel(nn.Sequential(nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 10)))
-    >>> model = model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", lr=3e-3)
-    >>> history = model.fit(x[:1500], y[:1500], epochs=5, batch_size=32, validation_split=0.1)
-    >>> sorted(history.history)[:3]
-    ['accuracy', 'epoch_s', 'loss']
-    >>> loss, accuracy = model.evaluate(x[1500:], y[1500:])
-    >>> accuracy > 0.85
-    True
-    >>> model.predict(x[:2]).shape
-    (2, 10)
+    Examples:
+        >>> import numpy as np
+        >>> from sklearn.datasets import load_digits
+        >>> from torch import nn
+        >>> from neuralab import KerasModel
+        >>> x, y = load_digits(return_X_y=True)
+        >>> x = (x / 16).astype(np.float32)
+        >>> model = KerasModel(nn.Sequential(nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 10)))
+        >>> model = model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", lr=3e-3)
+        >>> history = model.fit(x[:1500], y[:1500], epochs=5, batch_size=32, validation_split=0.1)
+        >>> sorted(history.history)[:3]
+        ['accuracy', 'epoch_s', 'loss']
+        >>> loss, accuracy = model.evaluate(x[1500:], y[1500:])
+        >>> accuracy > 0.85
+        True
+        >>> model.predict(x[:2]).shape
+        (2, 10)
     """
 
     def __init__(self, module: nn.Module, device: str = "auto") -> None:

@@ -59,21 +59,22 @@ class Evaluation:
 class Trainer(LoopBase):
     """The training loop for your own models, loaders and callbacks; what every CLI run uses.
 
-    >>> from torch import nn
-    >>> from neuralab.data import BatchLoader, LoadOptions
-    >>> from neuralab.data.digits import load_digits_data
-    >>> from neuralab.train import Trainer, build_optimizer
-    >>> from neuralab.train.losses import cross_entropy
-    >>> data = load_digits_data(LoadOptions())
-    >>> train = BatchLoader(data.train, 64, data.preprocess, shuffle=True, seed=0, drop_last=True)
-    >>> model = nn.Sequential(nn.Flatten(), nn.Linear(64, 10))
-    >>> trainer = Trainer(model, build_optimizer(model, "adam", lr=1e-2), cross_entropy())
-    >>> [round(row["epoch"]) for row in trainer.fit(train, epochs=3).rows]
-    [1, 2, 3]
-    >>> trainer.evaluate(BatchLoader(data.test, 256, data.preprocess)).accuracy > 0.85
-    True
-    >>> trainer.predict(BatchLoader(data.test, 256, data.preprocess)).shape
-    torch.Size([360, 10])
+    Examples:
+        >>> from torch import nn
+        >>> from neuralab.data import BatchLoader, LoadOptions
+        >>> from neuralab.data.digits import load_digits_data
+        >>> from neuralab.train import Trainer, build_optimizer
+        >>> from neuralab.train.losses import cross_entropy
+        >>> data = load_digits_data(LoadOptions())
+        >>> train = BatchLoader(data.train, 64, data.preprocess, shuffle=True, seed=0, drop_last=True)
+        >>> model = nn.Sequential(nn.Flatten(), nn.Linear(64, 10))
+        >>> trainer = Trainer(model, build_optimizer(model, "adam", lr=1e-2), cross_entropy())
+        >>> [round(row["epoch"]) for row in trainer.fit(train, epochs=3).rows]
+        [1, 2, 3]
+        >>> trainer.evaluate(BatchLoader(data.test, 256, data.preprocess)).accuracy > 0.85
+        True
+        >>> trainer.predict(BatchLoader(data.test, 256, data.preprocess)).shape
+        torch.Size([360, 10])
     """
 
     def __init__(
