@@ -29,6 +29,7 @@ README_PAGES: dict[str, tuple[str, list[str]]] = {
     "transfer.md": ("Transfer learning", ["Transfer learning"]),
     "ssl.md": ("Self-supervised learning", ["Learning without labels"]),
     "gan.md": ("Generating images (GAN)", ["Generating images"]),
+    "federated.md": ("Federated learning (Flower)", ["Federated learning"]),
     "serve.md": ("Serving a model", ["Serving a model"]),
     "run-folder.md": ("The run folder", ["The run folder"]),
     "keras.md": ("Keras code on PyTorch", ["Keras code"]),

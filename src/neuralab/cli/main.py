@@ -19,7 +19,7 @@ def _add_subcommands() -> None:
     """Importing a command module registers its commands, in this order in `--help`."""
     import importlib
 
-    for module in ("train_cmds", "inspect_cmds", "experiment_cmds", "serve_cmds", "listings"):
+    for module in ("train_cmds", "federate_cmd", "inspect_cmds", "experiment_cmds", "serve_cmds", "listings"):
         importlib.import_module(f"neuralab.cli.{module}")
     from neuralab.cli.config_cmd import app as config_app
     from neuralab.cli.scratch import app as scratch_app

@@ -89,6 +89,7 @@ class Trainer(LoopBase):
         grad_clip: float | None = None,
         grad_clip_mode: str = "norm",
         l1: float = 0.0,
+        penalty: Callable[[nn.Module], torch.Tensor] | None = None,
         classification: bool = True,
         val_metrics: Callable[[np.ndarray, np.ndarray], dict[str, float]] | None = None,
         seed: int = 0,
@@ -102,6 +103,7 @@ class Trainer(LoopBase):
         self.grad_clip = grad_clip
         self.grad_clip_mode = grad_clip_mode
         self.l1 = l1
+        self.penalty = penalty  # an extra term on the weights, e.g. FedProx's pull towards the global model
         self.classification = classification
         self.seed = seed  # under torchrun, each step's dropout draws derive from it
         self.val_metrics = val_metrics  # regression: (targets, outputs) -> metrics in the target's units
@@ -116,6 +118,8 @@ class Trainer(LoopBase):
             loss = self.loss_fn(output, y)
             if self.l1:
                 loss = loss + self.l1 * l1_penalty(self.model)
+            if self.penalty is not None:
+                loss = loss + self.penalty(self.model)
         self.optimizer.zero_grad(set_to_none=True)
         self.device.backward(loss)
         if self.grad_clip:
