@@ -1,7 +1,7 @@
 """`neuralab federate` through the CLI: Flower's simulation engine, real training on digits.
 
 Every arm sees the training split equally often (centralised: R epochs; federated: R rounds of one
-local epoch per client). Margins come from benchmarks/federated_digits.py over seeds 0-2 (see the
+local epoch per client). Margins come from benchmarks/federated.py over seeds 0-2 (see the
 README): IID clients land within a point of centralised training; Dirichlet(0.1) clients lose far more.
 """
 

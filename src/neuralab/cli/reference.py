@@ -100,23 +100,23 @@ def cli_reference() -> str:
     return "\n".join(lines)
 
 
+def _registry_table(registry: Any, second: str, value: Any) -> str:
+    rows = [f"| name | {second} | description |", "|---|---|---|"]
+    for name in registry:
+        info = registry.get(name)
+        rows.append(f"| `{name}` | {value(info)} | {_cell(info.description)} |")
+    return "\n".join(rows)
+
+
 def datasets_reference() -> str:
     """The dataset registry as a table: name, kind, description."""
     from neuralab.data import DATASETS
 
-    rows = ["| name | kind | description |", "|---|---|---|"]
-    for name in DATASETS:
-        info = DATASETS.get(name)
-        rows.append(f"| `{name}` | {info.kind} | {_cell(info.description)} |")
-    return "\n".join(rows)
+    return _registry_table(DATASETS, "kind", lambda info: info.kind)
 
 
 def models_reference() -> str:
     """The model registry as a table: name, the inputs it takes, description."""
     from neuralab.models import MODELS
 
-    rows = ["| name | inputs | description |", "|---|---|---|"]
-    for name in MODELS:
-        info = MODELS.get(name)
-        rows.append(f"| `{name}` | {', '.join(info.inputs)} | {_cell(info.description)} |")
-    return "\n".join(rows)
+    return _registry_table(MODELS, "inputs", lambda info: ", ".join(info.inputs))
