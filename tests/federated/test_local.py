@@ -43,3 +43,13 @@ def test_local_training_is_reproducible_and_fedprox_stays_closer(setup) -> None:
     assert metrics["num-examples"] == 400 and 0 <= metrics["accuracy"] <= 1
     prox, _ = train_locally(cfg, prepared, shard, start, args, LocalTraining(2, 10.0), seed=3)
     assert distance(prox, start) < 0.5 * distance(plain, start)
+
+
+def test_the_learning_rate_follows_the_config_schedule_over_the_rounds(setup) -> None:
+    from neuralab.federated.local import round_lr_factor
+
+    cfg = setup[0]  # digits: cosine
+    factors = [round_lr_factor(cfg, r, 10) for r in range(1, 11)]
+    assert factors[0] == pytest.approx(1.0)
+    assert all(a > b for a, b in zip(factors, factors[1:], strict=False))
+    assert factors[-1] < 0.05

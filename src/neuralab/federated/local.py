@@ -19,7 +19,7 @@ from neuralab.config import RunConfig
 from neuralab.data import BatchAugment, BatchLoader, Preprocess
 from neuralab.models import create_model
 from neuralab.pipeline.prepare import PreparedData
-from neuralab.train import Device, Trainer, build_optimizer
+from neuralab.train import Device, Trainer, build_optimizer, make_schedule
 from neuralab.train.losses import cross_entropy
 
 
@@ -27,6 +27,12 @@ from neuralab.train.losses import cross_entropy
 class LocalTraining:
     epochs: int = 1
     proximal_mu: float = 0.0
+    rounds: int = 1  # the config's lr schedule runs over the rounds: round r trains at schedule(r)
+
+
+def round_lr_factor(cfg: RunConfig, server_round: int, rounds: int) -> float:
+    """The config's schedule (cosine, onecycle...) stepped once per round, so late rounds anneal as late epochs do."""
+    return float(make_schedule(cfg.sched, 1, rounds)(max(server_round - 1, 0)))
 
 
 def build_global_model(
@@ -62,6 +68,7 @@ def train_locally(
     model_args: dict[str, Any],
     local: LocalTraining,
     seed: int,
+    server_round: int = 1,
 ) -> tuple[dict[str, torch.Tensor], dict[str, float]]:
     """The client's new weights and what it measured: mean training loss and accuracy, example count."""
     torch.manual_seed(seed)  # dropout draws: an actor's global generator depends on which clients it ran before
@@ -77,8 +84,11 @@ def train_locally(
         device=device.device, channels_last=device.channels_last, drop_last=True,
     )  # fmt: skip
     penalty = proximal_term(model, local.proximal_mu) if local.proximal_mu > 0 else None
+    optimizer = build_optimizer(model, cfg.optim)
+    for group in optimizer.param_groups:  # a fresh optimizer each round, at this round's point of the schedule
+        group["lr"] *= round_lr_factor(cfg, server_round, local.rounds)
     trainer = Trainer(
-        model, build_optimizer(model, cfg.optim), cross_entropy(cfg.train.label_smoothing), device=device,
+        model, optimizer, cross_entropy(cfg.train.label_smoothing), device=device,
         grad_clip=cfg.train.grad_clip, grad_clip_mode=cfg.train.grad_clip_mode, penalty=penalty, seed=seed,
     )  # fmt: skip
     history = trainer.fit(loader, epochs=local.epochs)

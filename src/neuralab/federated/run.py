@@ -92,7 +92,8 @@ def federate(cfg: RunConfig, settings: FederatedSettings, console: Console | Non
     evaluator = _Evaluator(cfg, prepared, model, device)
     log = RoundLog(on_round=_RoundWriter(paths, console, time.perf_counter()).write)
     cpus = default_threads()
-    job = ClientJob(cfg, shards, model_args, LocalTraining(settings.local_epochs, settings.proximal_mu),
+    local = LocalTraining(settings.local_epochs, settings.proximal_mu, settings.rounds)
+    job = ClientJob(cfg, shards, model_args, local,
                     threads=1 if settings.clients > 1 else cpus)  # fmt: skip
     started = time.perf_counter()
     server = server_app(plain_state(model), settings.clients, settings.rounds, settings.strategy, settings.proximal_mu,
