@@ -27,6 +27,9 @@ def federate(
     proximal_mu: Annotated[float, typer.Option(help="FedProx's proximal weight mu")] = 0.01,
     local_epochs: Annotated[int, typer.Option(min=1, help="epochs each client trains per round")] = 1,
     fraction: Annotated[float, typer.Option(help="share of clients that train each round")] = 1.0,
+    anneal: Annotated[
+        bool, typer.Option(help="step the config's lr schedule once per round (default: every round at optim.lr)")
+    ] = False,
 ) -> None:
     """Federated learning on Flower: clients train on their own shards, the server averages; writes a run folder."""
     from neuralab.config import RunConfig
@@ -37,7 +40,7 @@ def federate(
     cfg = resolved_config(config, set_, flags)
     if not isinstance(cfg, RunConfig):
         raise UserError(f"federated learning trains classifiers; this config's task is {cfg.task}")
-    settings = FederatedSettings(clients, rounds, partition, strategy, proximal_mu, local_epochs, fraction)
+    settings = FederatedSettings(clients, rounds, partition, strategy, proximal_mu, local_epochs, fraction, anneal)
     result = run_federated(cfg, settings, console)
     test = result.summary["test"]
     console.print(

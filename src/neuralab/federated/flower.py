@@ -85,7 +85,7 @@ def client_app(job: ClientJob) -> Any:
         arrays: Any = msg.content["arrays"]
         weights = arrays.to_torch_state_dict()
         seed = job.cfg.train.seed + 1000 * server_round + client  # a new order every round, reproducible
-        local = LocalTraining(job.local.epochs, mu, job.local.rounds)
+        local = LocalTraining(job.local.epochs, mu, job.local.rounds, job.local.anneal)
         state, metrics = train_locally(job.cfg, _prepared(job.cfg), job.shards[client], weights, job.model_args,
                                        local, seed, server_round)  # fmt: skip
         content = RecordDict({"arrays": ArrayRecord(state), "metrics": MetricRecord(dict(metrics))})

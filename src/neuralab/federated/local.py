@@ -27,7 +27,8 @@ from neuralab.train.losses import cross_entropy
 class LocalTraining:
     epochs: int = 1
     proximal_mu: float = 0.0
-    rounds: int = 1  # the config's lr schedule runs over the rounds: round r trains at schedule(r)
+    rounds: int = 1
+    anneal: bool = False  # follow the config's lr schedule over the rounds (else every round at optim.lr)
 
 
 def round_lr_factor(cfg: RunConfig, server_round: int, rounds: int) -> float:
@@ -85,8 +86,9 @@ def train_locally(
     )  # fmt: skip
     penalty = proximal_term(model, local.proximal_mu) if local.proximal_mu > 0 else None
     optimizer = build_optimizer(model, cfg.optim)
-    for group in optimizer.param_groups:  # a fresh optimizer each round, at this round's point of the schedule
-        group["lr"] *= round_lr_factor(cfg, server_round, local.rounds)
+    if local.anneal:  # a fresh optimizer each round, at this round's point of the schedule
+        for group in optimizer.param_groups:
+            group["lr"] *= round_lr_factor(cfg, server_round, local.rounds)
     trainer = Trainer(
         model, optimizer, cross_entropy(cfg.train.label_smoothing), device=device,
         grad_clip=cfg.train.grad_clip, grad_clip_mode=cfg.train.grad_clip_mode, penalty=penalty, seed=seed,

@@ -45,6 +45,7 @@ class FederatedSettings:
     proximal_mu: float = 0.01
     local_epochs: int = 1
     fraction: float = 1.0
+    anneal: bool = False
 
     def check(self) -> PartitionScheme:
         if self.strategy not in STRATEGIES:
@@ -92,7 +93,7 @@ def federate(cfg: RunConfig, settings: FederatedSettings, console: Console | Non
     evaluator = _Evaluator(cfg, prepared, model, device)
     log = RoundLog(on_round=_RoundWriter(paths, console, time.perf_counter()).write)
     cpus = default_threads()
-    local = LocalTraining(settings.local_epochs, settings.proximal_mu, settings.rounds)
+    local = LocalTraining(settings.local_epochs, settings.proximal_mu, settings.rounds, settings.anneal)
     job = ClientJob(cfg, shards, model_args, local,
                     threads=1 if settings.clients > 1 else cpus)  # fmt: skip
     started = time.perf_counter()
