@@ -34,15 +34,8 @@ ARMS = {
     "fedavg_dirichlet0.1": ["--partition", "dirichlet:0.1", "--strategy", "fedavg"],
     "fedprox_dirichlet0.1": ["--partition", "dirichlet:0.1", "--strategy", "fedprox", "--proximal-mu", "0.01"],
     "fedavg_dirichlet0.3": ["--partition", "dirichlet:0.3", "--strategy", "fedavg"],
-    "fedavg_iid_constant_lr": ["--partition", "iid", "--strategy", "fedavg", "--set", "sched.name=constant"],
-    "fedavg_dirichlet0.1_constant_lr": [
-        "--partition",
-        "dirichlet:0.1",
-        "--strategy",
-        "fedavg",
-        "--set",
-        "sched.name=constant",
-    ],
+    "fedavg_iid_anneal": ["--partition", "iid", "--strategy", "fedavg", "--anneal"],
+    "fedavg_dirichlet0.1_anneal": ["--partition", "dirichlet:0.1", "--strategy", "fedavg", "--anneal"],
 }
 
 
