@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import os
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -101,7 +100,6 @@ class RoundLog:
     on_round: Callable[[int, dict[str, float]], None]
     train: dict[int, dict[str, float]] = field(default_factory=dict)
     final: dict[str, torch.Tensor] | None = None
-    started: float = field(default_factory=time.perf_counter)
 
 
 def server_app(
