@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from neuralab.errors import UserError
-from neuralab.hardware import cpu_has_amx
+from neuralab.hardware import cpu_bf16_units
 from neuralab.model_contract import has_conv
 from neuralab.train import distributed
 
@@ -30,17 +30,20 @@ def pick_device(name: str = "auto") -> torch.device:
     return torch.device(name)
 
 
-def cpu_has_native_bf16() -> bool:
-    """AMX tiles: measured to make bf16 *training* pay on the CPU (autocast's casts cost more elsewhere)."""
-    return cpu_has_amx()
+def auto_precision(device: torch.device, model: nn.Module | None = None) -> str:
+    """bf16 where the hardware runs it natively and it pays; fp16 + scaler on older GPUs; else fp32.
 
-
-def auto_precision(device: torch.device) -> str:
-    """bf16 where the hardware runs it natively (no loss scaling needed); fp16 + scaler on older GPUs."""
+    On the CPU, measured per training step (benchmarks/profile_step.py, 2 cores): AMX makes bf16 pay
+    for every model. AVX512-BF16 without AMX (AMD Zen 4) pays for convolutional models (SimpleCNN at
+    batch 64 1.8x, the Fashion-MNIST recipe 1.4x) but not for small dense ones (digits' MLP at batch
+    32 runs 1.7x *slower*: autocast's casts cost more than the matmuls save), so only conv models get it.
+    """
     if device.type == "cuda":
         return "bf16-mixed" if torch.cuda.is_bf16_supported() else "16-mixed"
-    if device.type == "cpu" and cpu_has_native_bf16():
-        return "bf16-mixed"
+    if device.type == "cpu":
+        units = cpu_bf16_units()
+        if units == "amx" or (units == "avx512_bf16" and model is not None and has_conv(model)):
+            return "bf16-mixed"
     return "32"
 
 
@@ -68,7 +71,7 @@ class Device:
     ) -> Device:
         device = pick_device(name)
         if precision == "auto":
-            precision = auto_precision(device)
+            precision = auto_precision(device, model)
         if precision == "16-mixed" and device.type == "cpu":
             raise UserError("train.precision=16-mixed is for GPUs; on the CPU use 32 or bf16-mixed")
         # Measured on a 2-core CPU: channels_last roughly doubles conv throughput (see benchmarks/).
