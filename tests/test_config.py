@@ -86,3 +86,10 @@ def test_precision_32_typed_as_a_number_means_fp32(task: str) -> None:
     assert cfg.train.precision == "32"
     with pytest.raises(UserError, match=r"train\.precision"):
         validate({"task": task, "train": {"precision": 16}})
+
+
+@pytest.mark.parametrize("value", ["off", "on", "auto"])
+def test_channels_last_switch_typed_as_yaml_on_off(value: str) -> None:
+    """YAML 1.1 reads `off`/`on` as booleans: `--set train.channels_last=off` must still mean "off"."""
+    cfg = validate(deep_merge({"task": "classify"}, parse_set([f"train.channels_last={value}"])))
+    assert cfg.train.channels_last == value

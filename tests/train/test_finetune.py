@@ -108,7 +108,10 @@ def test_pretraining_on_printed_digits_beats_scratch_with_20_handwritten_labels(
     handwritten digits (2 per class) with the same budget as from scratch, over 6 seeds. Measured with
     `benchmarks/transfer_digits.py --labels 20 --seeds 0,1,2,3,4,5 --source-epochs 2 --arms scratch,gradual`:
     scratch 68.4%, gradual fine-tuning 75.3% (per-seed gains -1.4 to +17.8 points: one seed proves nothing)."""
-    source = resolve_config({"data": {"name": "font-digits", "image_size": 28}, "train": {"epochs": 2},
+    # The source is pinned to fp32, as measured: two epochs at the recipe's peak lr are fragile, and seed 0
+    # in bf16 autocast ends at 65% where fp32 ends at 95% (seeds 1 and 2: bf16 96.9%, fp32 95.7%).
+    source = resolve_config({"data": {"name": "font-digits", "image_size": 28},
+                             "train": {"epochs": 2, "precision": "32"},
                              "out_dir": str(tmp_path), "name": "printed"})  # fmt: skip
     printed = run_config(source, QUIET).run_dir
     accuracy: dict[str, list[float]] = {"scratch": [], "gradual": []}

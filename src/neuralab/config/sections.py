@@ -115,6 +115,12 @@ class _LoopConfig(_Section):
         """`--set train.precision=32` and YAML's `precision: 32` arrive as the number 32: mean "32"."""
         return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
+    @field_validator("channels_last", mode="before")
+    @classmethod
+    def _switch_as_text(cls, value: Any) -> Any:
+        """YAML reads `on`/`off` (and `--set train.channels_last=off`) as booleans: mean "on"/"off"."""
+        return ("on" if value else "off") if isinstance(value, bool) else value
+
 
 class _FitConfig(_LoopConfig):
     """`train` settings shared by the supervised tasks (classify, regress)."""
@@ -127,6 +133,10 @@ class _FitConfig(_LoopConfig):
     grad_clip_mode: Literal["norm", "value"] = Field("norm", description="clip the global norm or each value")
     early_stopping: int | None = Field(None, gt=0, description="patience in epochs; None disables")
     grad_monitor_every: int = Field(50, ge=0, description="sample gradient/activation health every N steps (0: off)")
+    compile: bool = Field(
+        False, description="torch.compile (inductor) the training step; off by default: measured 1.4-2.1x slower "
+        "per step on a 2-core CPU (benchmarks/compile_step.py), plus 25-35 s to compile",
+    )  # fmt: skip
     loggers: list[Literal["csv", "tensorboard", "mlflow"]] = Field(
         ["csv"], description="trackers besides metrics.csv (always written): tensorboard, mlflow"
     )

@@ -75,7 +75,7 @@ def run_ssl(
         model, optimizer, nt_xent(cfg.ssl.temperature), device=device,
         lr=LRController(optimizer, make_schedule(cfg.sched, len(loader), cfg.train.epochs)), callbacks=callbacks,
         grad_clip=cfg.train.grad_clip, grad_clip_mode=cfg.train.grad_clip_mode, classification=False,
-        seed=cfg.train.seed,
+        seed=cfg.train.seed, compile=cfg.train.compile,
     )  # fmt: skip
     if resume_dir is not None:
         restore_checkpoint(trainer, paths, console)

@@ -35,6 +35,29 @@ class Loader(Protocol):
     def set_position(self, epoch: int, start_batch: int = 0) -> None: ...
 
 
+def compile_step(module: nn.Module) -> Callable[[torch.Tensor], torch.Tensor]:
+    """torch.compile (inductor) of the training forward, with a clear error when it cannot compile."""
+    from torch._dynamo.exc import BackendCompilerFailed
+    from torch._inductor.exc import InductorError
+
+    compiled = torch.compile(module, dynamic=False)
+
+    def step(x: torch.Tensor) -> torch.Tensor:
+        try:
+            return compiled(x)  # type: ignore[no-any-return]
+        except (BackendCompilerFailed, InductorError) as err:
+            raise UserError(
+                f"train.compile=on could not compile this model: {str(err).splitlines()[0][:300]}",
+                hint="train without it (train.compile=off); on the CPU inductor needs a C++ compiler (gcc)",
+            ) from err
+
+    return step
+
+
+def has_forward_hooks(model: nn.Module) -> bool:
+    return any(module._forward_hooks for module in model.modules())
+
+
 class TrainingInterrupted(NeuralabError):
     """Raised after a clean stop at a step boundary; the checkpoint is already written."""
 
@@ -93,10 +116,14 @@ class Trainer(LoopBase):
         classification: bool = True,
         val_metrics: Callable[[np.ndarray, np.ndarray], dict[str, float]] | None = None,
         seed: int = 0,
+        compile: bool = False,
     ) -> None:
         self.device = device or Device.create("cpu")
         self.model = self.device.setup(model)
         self._stepper = self.device.wrap(self.model)  # DDP under torchrun: it all-reduces the gradients
+        # torch.compile's graph for the training forward (and, through AOTAutograd, its backward).
+        # Evaluation stays eager: it runs once an epoch, and a second graph would double compile time.
+        self._compiled = compile_step(self._stepper) if compile else None
         self.optimizer = optimizer
         self.loss_fn = loss_fn
         self.lr = lr or LRController(optimizer, constant())
@@ -113,8 +140,13 @@ class Trainer(LoopBase):
 
     # -- one optimisation step ------------------------------------------------------------------
     def _train_step(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        stepper = self._stepper
+        # A step sampled by the gradient monitor carries forward hooks: it runs eager rather than
+        # making the compiled graph's guards fail (a recompile each time, then a silent fallback).
+        if self._compiled is not None and not has_forward_hooks(self.model):
+            stepper = self._compiled
         with self.device.autocast():
-            output = self._stepper(x)
+            output = stepper(x)
             loss = self.loss_fn(output, y)
             if self.l1:
                 loss = loss + self.l1 * l1_penalty(self.model)
