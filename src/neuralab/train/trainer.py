@@ -140,7 +140,7 @@ class Trainer(LoopBase):
 
     # -- one optimisation step ------------------------------------------------------------------
     def _train_step(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        stepper = self._stepper
+        stepper: Callable[[torch.Tensor], torch.Tensor] = self._stepper
         # A step sampled by the gradient monitor carries forward hooks: it runs eager rather than
         # making the compiled graph's guards fail (a recompile each time, then a silent fallback).
         if self._compiled is not None and not has_forward_hooks(self.model):
