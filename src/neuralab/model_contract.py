@@ -4,12 +4,15 @@ Any `nn.Module` can be trained. A model that also has one of these gets more: a 
 split (fine-tuning, layer groups, Grad-CAM's default layer), `adapt` (statistics of the training split,
 as Keras's preprocessing layers), `input_normalization` (the mean/std its pretrained features expect),
 `embedding` (pretrained word vectors, token attributions), `example_input` (token models take ids),
-`load_imagenet` (torchvision backbones).
+`load_imagenet` (torchvision backbones), `flip_tta` (test-time mirror averaging, off while explaining).
 Each capability is a runtime-checkable Protocol, asked through one function here, never by `getattr`.
 """
 
 from __future__ import annotations
 
+import contextlib
+import threading
+from collections.abc import Iterator
 from typing import Protocol, runtime_checkable
 
 import torch
@@ -103,3 +106,22 @@ def named_groups(model: nn.Module) -> list[list[nn.Module]]:
         children = [c for c in split.features.children() if any(True for _ in c.parameters())]
         return [*[[c] for c in children], [split.head]]
     return [[model]]
+
+
+_views = threading.local()
+
+
+def tta_enabled() -> bool:
+    """False inside `single_view` on this thread (a served model is shared by threads: no flag on it)."""
+    return not getattr(_views, "single", False)
+
+
+@contextlib.contextmanager
+def single_view(model: nn.Module) -> Iterator[nn.Module]:
+    """Turn test-time augmentation off on this thread: explanations must see one forward of one image."""
+    previous = getattr(_views, "single", False)
+    _views.single = True
+    try:
+        yield model
+    finally:
+        _views.single = previous

@@ -18,7 +18,7 @@ from neuralab.explain import attributions
 from neuralab.explain.cam import class_activation_map
 from neuralab.explain.overlay import feature_bars_png, overlay_png
 from neuralab.explain.target_layer import find_target_layer
-from neuralab.model_contract import embedding_of
+from neuralab.model_contract import embedding_of, single_view
 from neuralab.runs import atomic_write_bytes, load_model
 
 METHODS = {
@@ -84,6 +84,31 @@ def explain_batch(
         probs = torch.softmax(model(x).float(), dim=1)
     predicted = probs.argmax(dim=1)
     targets = predicted if target is None else torch.full_like(predicted, target)
+    # The answer above is the served model's (test-time augmentation included); the attribution is
+    # of one forward pass of the image as given, which is what a heat map over that image can show.
+    with single_view(model):
+        attr, heat, layer_name, gap = _attribute(model, x, raw, preprocess, targets, method, layer)
+    return [
+        Explanation(
+            method=method,
+            predicted=int(predicted[i]),
+            predicted_label=classes[int(predicted[i])],
+            probability=float(probs[i, predicted[i]]),
+            target=int(targets[i]),
+            target_label=classes[int(targets[i])],
+            attributions=attr[i].numpy(),
+            heat=heat[i].detach().numpy(),
+            layer=layer_name,
+            completeness_gap=None if gap is None else float(gap[i]),
+        )
+        for i in range(len(raw))
+    ]
+
+
+def _attribute(
+    model: nn.Module, x: torch.Tensor, raw: torch.Tensor, preprocess: Preprocess, targets: torch.Tensor,
+    method: str, layer: str | None,
+) -> tuple[torch.Tensor, torch.Tensor, str | None, torch.Tensor | None]:  # fmt: skip
     baseline = preprocess.normalize(torch.zeros_like(raw))
     layer_name, gap = None, None
     if method in CAM_METHODS:
@@ -106,21 +131,7 @@ def explain_batch(
             attr = fn(model, x, targets, baseline)
         attr = attr.detach().float()
         heat = _heat(attr, method)
-    return [
-        Explanation(
-            method=method,
-            predicted=int(predicted[i]),
-            predicted_label=classes[int(predicted[i])],
-            probability=float(probs[i, predicted[i]]),
-            target=int(targets[i]),
-            target_label=classes[int(targets[i])],
-            attributions=attr[i].numpy(),
-            heat=heat[i].detach().numpy(),
-            layer=layer_name,
-            completeness_gap=None if gap is None else float(gap[i]),
-        )
-        for i in range(len(raw))
-    ]
+    return attr, heat, layer_name, gap
 
 
 def caption(exp: Explanation) -> str:

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from neuralab.model_contract import tta_enabled
 from neuralab.models.registry import register_model
 
 
@@ -36,14 +37,23 @@ class Residual(nn.Module):
 
 
 class FeatureClassifier(nn.Module):
-    """`features` then `head`: the split Grad-CAM, transfer learning and summaries rely on."""
+    """`features` then `head`: the split Grad-CAM, transfer learning and summaries rely on.
 
-    def __init__(self, features: nn.Module, head: nn.Module) -> None:
+    `flip_tta`: in eval mode the logits are averaged over the image and its mirror image (test-time
+    augmentation, one batch of 2N), so evaluate, predict, serve and export all see the same model.
+    Only for data whose classes survive a left-right flip (clothing, scenes; not digits).
+    """
+
+    def __init__(self, features: nn.Module, head: nn.Module, flip_tta: bool = False) -> None:
         super().__init__()
         self.features = features
         self.head = head
+        self.flip_tta = flip_tta
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.flip_tta and not self.training and tta_enabled():
+            logits = self.head(self.features(torch.cat([x, x.flip(-1)])))
+            return (logits[: len(x)] + logits[len(x) :]) / 2
         return self.head(self.features(x))
 
 
@@ -117,11 +127,14 @@ def fast_cnn(
     dropout: float = 0.0,
     kernel_size: int = 3,
     block: str = "plain",
+    tta: str = "none",
 ) -> nn.Module:
     """Most compute at low resolution and no large dense layer: about 18 MFLOPs per 28x28 image.
 
     `widths`, `convs_per_group` (depth), `kernel_size` and `block` (plain, or residual: each conv after a
     group's first adds its input back) are the axes an architecture search (`neuralab tune`) moves along.
+
+    `tta="flip"` averages each test image's logits with its mirror image's (see FeatureClassifier).
 
     Sized by measurement on a 2-core CPU: the most accuracy per training second on Fashion-MNIST
     among the variants tried (see the foundation issue's note and benchmarks/fashion_mnist.py).
@@ -130,6 +143,8 @@ def fast_cnn(
         raise ValueError("widths and convs_per_group must have the same length")
     if block not in ("plain", "residual") or kernel_size % 2 == 0 or kernel_size < 1:
         raise ValueError("block is plain or residual; kernel_size is odd (3, 5, 7)")
+    if tta not in ("none", "flip"):
+        raise ValueError(f"tta is none or flip, got {tta!r}")
     layers: list[nn.Module] = []
     previous = input_shape[0]
     for group, (width, convs) in enumerate(zip(widths, convs_per_group, strict=True)):
@@ -143,4 +158,4 @@ def fast_cnn(
             previous = width
     features = nn.Sequential(*layers)
     head = nn.Sequential(nn.AdaptiveMaxPool2d(1), nn.Flatten(), nn.Dropout(dropout), nn.Linear(previous, num_classes))
-    return FeatureClassifier(features, head)
+    return FeatureClassifier(features, head, flip_tta=tta == "flip")
