@@ -1,7 +1,7 @@
 """Fashion-MNIST on this CPU: the tutorial's loop vs neuralab, side by side in one run.
 
 Prints one JSON line. Each part runs in its own subprocess, so peak RSS is per part:
-  matmul       fp32 1024x1024 matmul GFLOP/s with the same threads (the roofline to compare with)
+  matmul       fp32 and bf16 1024x1024 matmul GFLOP/s with the same threads (the peaks to compare with)
   tutorial     the tutorial's loop: torchvision FashionMNIST + ToTensor/Normalize + DataLoader(64),
                SimpleCNN, Adam 1e-3 -- throughput over --steps steps (--full: 5 epochs + test accuracy)
   simple_cnn   neuralab's loader and Trainer on the same SimpleCNN, batch 64, Adam: throughput and
@@ -37,16 +37,19 @@ def part_matmul(args: argparse.Namespace) -> dict[str, Any]:
     import torch
 
     torch.set_num_threads(args.threads)
-    a, b = torch.randn(1024, 1024), torch.randn(1024, 1024)
-    for _ in range(5):
-        a @ b
-    best = 0.0
-    for _ in range(5):
-        start = time.perf_counter()
-        for _ in range(10):
+    out = {}
+    for key, dtype in (("matmul_gflops", torch.float32), ("bf16_matmul_gflops", torch.bfloat16)):
+        a, b = torch.randn(1024, 1024, dtype=dtype), torch.randn(1024, 1024, dtype=dtype)
+        for _ in range(5):
             a @ b
-        best = max(best, 2 * 1024**3 * 10 / (time.perf_counter() - start) / 1e9)
-    return {"matmul_gflops": best}
+        best = 0.0
+        for _ in range(5):
+            start = time.perf_counter()
+            for _ in range(10):
+                a @ b
+            best = max(best, 2 * 1024**3 * 10 / (time.perf_counter() - start) / 1e9)
+        out[key] = best
+    return out
 
 
 def tutorial_model():  # type: ignore[no-untyped-def]
@@ -128,7 +131,7 @@ def part_tutorial(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def part_simple_cnn(args: argparse.Namespace) -> dict[str, Any]:
-    """neuralab's default precision (bf16 autocast where the CPU has AMX), then plain fp32."""
+    """neuralab's default precision (bf16 autocast where the CPU has native bf16), then plain fp32."""
     out = simple_cnn_throughput(args, "auto", "neuralab_simple_cnn")
     out |= simple_cnn_throughput(args, "32", "neuralab_simple_cnn_fp32")
     return out
@@ -236,6 +239,7 @@ def part_recipe(args: argparse.Namespace) -> dict[str, Any]:
 
     result = run_config(cfg, extra_callbacks=[TestEveryEpoch()])
     s = result.summary
+    flops = recipe_train_flops_per_image(result.run_dir)
 
     def first(threshold: float) -> float | None:
         return next((c["train_s"] for c in curve if c["test_accuracy"] >= threshold), None)
@@ -248,11 +252,29 @@ def part_recipe(args: argparse.Namespace) -> dict[str, Any]:
         "recipe_test_macro_f1": s["test"]["macro_f1"],
         "recipe_train_s": round(s["train_seconds"], 1),
         "recipe_images_per_s": round(s["train_images_per_s"]),
+        "recipe_precision": s.get("precision"),
+        "recipe_train_mflops_per_image": round(flops / 1e6, 2),
+        "recipe_gflops": round(s["train_images_per_s"] * flops / 1e9, 1),
         "recipe_train_s_to_92": first(0.92),
         "recipe_train_s_to_93": first(0.93),
         "recipe_curve": curve,
         "recipe_peak_rss_mb": round(peak_rss_mb()),
     }
+
+
+def recipe_train_flops_per_image(run_dir: Path) -> float:
+    """Forward + backward FLOPs of one training image of the run's model (torch's FlopCounterMode)."""
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from neuralab.runs import load_model
+
+    model, _ = load_model(run_dir)
+    model.train()
+    x = torch.randn(64, 1, 28, 28)
+    with FlopCounterMode(display=False) as counter:
+        torch.nn.functional.cross_entropy(model(x), torch.zeros(64, dtype=torch.long)).backward()
+    return counter.get_total_flops() / 64
 
 
 PARTS = {"matmul": part_matmul, "tutorial": part_tutorial, "simple_cnn": part_simple_cnn, "recipe": part_recipe}
@@ -277,9 +299,12 @@ def main() -> None:
         cmd += ["--full"] if args.full else []
         done = subprocess.run(cmd, stdout=subprocess.PIPE, text=True, check=True)
         results |= json.loads(done.stdout.strip().splitlines()[-1])
+    if "bf16_matmul_gflops" in results and "recipe_gflops" in results:
+        results["recipe_share_of_bf16_matmul"] = results["recipe_gflops"] / results["bf16_matmul_gflops"]
     for prefix in ("neuralab_simple_cnn", "neuralab_simple_cnn_fp32"):
         if "matmul_gflops" in results and f"{prefix}_gflops" in results:
             results[f"{prefix}_share_of_fp32_matmul"] = results[f"{prefix}_gflops"] / results["matmul_gflops"]
+            results[f"{prefix}_share_of_bf16_matmul"] = results[f"{prefix}_gflops"] / results["bf16_matmul_gflops"]
         if "tutorial_images_per_s" in results and f"{prefix}_images_per_s" in results:
             results[f"{prefix}_speedup_vs_tutorial"] = (
                 results[f"{prefix}_images_per_s"] / results["tutorial_images_per_s"]

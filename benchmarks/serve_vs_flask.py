@@ -6,6 +6,7 @@ separate client process (load_client.py) at each concurrency: throughput and p50
 Then sends both the same bad inputs and records the status codes. Prints one JSON line.
 
 Usage: python benchmarks/serve_vs_flask.py [--run RUN_DIR] [--levels 1,8,32] [--requests 3000] [--seconds 10]
+       [--workers 1,2] [--backends torch,onnx]
 """
 
 from __future__ import annotations
@@ -125,6 +126,8 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=3000)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--workers", type=lambda s: [int(v) for v in s.split(",")], default=[1, 2])
+    parser.add_argument("--backends", type=lambda s: s.split(","), default=["torch"],
+                        help="serve backends to measure (torch, onnx): onnx exports the run first")  # fmt: skip
     args = parser.parse_args()
 
     import torch
@@ -149,12 +152,18 @@ def main() -> None:
             [sys.executable, str(HERE / "baselines" / "tutorial_flask_server.py"), str(tmp / "model.pth"),
              str(flask_port)], flask_port, "/", body, args, inputs, tmp / "flask.log",
         )}  # fmt: skip
-        for workers in args.workers:
-            port = free_port()
-            results[f"neuralab_{workers}w"] = measure(
-                [sys.executable, "-m", "neuralab.cli.main", "serve", str(run), "--port", str(port),
-                 "--workers", str(workers)], port, "/health", body, args, inputs, tmp / f"ours{workers}.log",
-            )  # fmt: skip
+        if "onnx" in args.backends:
+            subprocess.run([sys.executable, "-m", "neuralab.cli.main", "export", str(run), "--format", "onnx"],
+                           check=True, stdout=subprocess.DEVNULL)  # fmt: skip
+        for backend in args.backends:
+            for workers in args.workers:
+                port = free_port()
+                name = f"neuralab_{workers}w" + ("" if backend == "torch" else f"_{backend}")
+                results[name] = measure(
+                    [sys.executable, "-m", "neuralab.cli.main", "serve", str(run), "--port", str(port),
+                     "--workers", str(workers), "--backend", backend], port, "/health", body, args, inputs,
+                    tmp / f"{name}.log",
+                )  # fmt: skip
 
     flask = results["flask"]
     comparison: dict[str, Any] = {}

@@ -53,7 +53,7 @@ class FeatureClassifier(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.flip_tta and not self.training and tta_enabled():
             logits = self.head(self.features(torch.cat([x, x.flip(-1)])))
-            return (logits[: len(x)] + logits[len(x) :]) / 2
+            return logits.unflatten(0, (2, -1)).mean(0)  # (plain + mirrored) / 2, batch size left symbolic
         return self.head(self.features(x))
 
 
