@@ -71,7 +71,10 @@ register_dataset(
         description="Zalando Fashion-MNIST clothing, 60k/10k 28x28 (IDX gzip files; Debian: dataset-fashion-mnist)",
         kind="image",
         load=load_fashion_mnist,
-        recipe={**_FAST_28, "data": {"augment": "flip"}},
+        # Chosen on the validation split (15 epochs): averaging each image's logits with its mirror image's
+        # lifted val accuracy 93.58 -> 94.00% (seed 0) and 94.35 -> 94.53% (seed 1); random crops on top
+        # did not help (93.82%, seed 0). The test split was not looked at.
+        recipe={**_FAST_28, "data": {"augment": "flip"}, "model": {"name": "fast_cnn", "args": {"tta": "flip"}}},
     )
 )
 register_dataset(
