@@ -1,0 +1,53 @@
+"""Flip test-time augmentation on and off, on the same trained weights: a paired ablation.
+
+Takes a group folder (`neuralab train --dataset fashion-mnist --repeats 5`) or run folders, and
+evaluates every run's model on a split twice: as trained (TTA on, if its model has it) and with
+one view only. The switch was chosen on the validation split; reading the test split here only
+reports its effect. Prints one JSON line.
+
+Usage: python benchmarks/tta_ablation.py RUN_OR_GROUP [...] [--split test]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+from pathlib import Path
+
+import torch
+
+
+def runs_of(paths: list[Path]) -> list[Path]:
+    found = []
+    for path in paths:
+        found += sorted(p.parent for p in path.glob("*/model.json")) if (path / "group.json").exists() else [path]
+    return found
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("paths", nargs="+", type=Path)
+    parser.add_argument("--split", default="test", choices=["test", "val"])
+    args = parser.parse_args()
+
+    from neuralab.model_contract import single_view
+    from neuralab.pipeline.inference import evaluate_run
+
+    rows = []
+    for run in runs_of(args.paths):
+        with_tta = evaluate_run(run, split=args.split)["accuracy"]
+        with single_view(torch.nn.Identity()):
+            one_view = evaluate_run(run, split=args.split)["accuracy"]
+        rows.append({"run": run.name, "tta": with_tta, "one_view": one_view, "gain": with_tta - one_view})
+    gains = [row["gain"] for row in rows]
+    print(json.dumps({
+        "split": args.split, "runs": rows,
+        "tta_mean": statistics.mean(r["tta"] for r in rows),
+        "one_view_mean": statistics.mean(r["one_view"] for r in rows),
+        "gain_mean": statistics.mean(gains), "gain_std": statistics.stdev(gains) if len(gains) > 1 else 0.0,
+    }))  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
