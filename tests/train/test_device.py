@@ -57,3 +57,19 @@ def test_bf16_step_trains_a_conv_model(conv_model: nn.Module) -> None:
         last = float(trainer._train_step(x, y))
     assert last < first / 2
     assert all(p.dtype == torch.float32 for p in conv_model.parameters())  # master weights stay fp32
+
+
+def test_full_precision_evaluation_skips_autocast(conv_model: nn.Module) -> None:
+    """A run's final test figures are computed as `evaluate` computes them: fp32, whatever trained."""
+    from neuralab.train import Trainer, build_optimizer
+    from neuralab.train.losses import cross_entropy
+    from tests.train.helpers import digits_loaders
+
+    _, _, test = digits_loaders()
+    bf16 = Trainer(conv_model, build_optimizer(conv_model, "sgd", lr=0.0), cross_entropy(),
+                   device=Device.create("cpu", "bf16-mixed", "off"))  # fmt: skip
+    fp32 = Trainer(conv_model, build_optimizer(conv_model, "sgd", lr=0.0), cross_entropy(),
+                   device=Device.create("cpu", "32", "off"))  # fmt: skip
+    exact, reference = bf16.evaluate(test, full_precision=True), fp32.evaluate(test)
+    assert exact.loss == reference.loss and (exact.y_pred == reference.y_pred).all()
+    assert bf16.evaluate(test).loss != reference.loss  # autocast really was on without it

@@ -146,7 +146,7 @@ class _Evaluator:
 
     def test_metrics(self, paths: RunPaths) -> dict[str, Any]:
         """The final model on the test split, with the files the report and `compare` read."""
-        result = self.trainer.evaluate(self.test_loader, with_probabilities=True)
+        result = self.trainer.evaluate(self.test_loader, with_probabilities=True, full_precision=True)
         classes = self.prepared.data.classes
         if result.probabilities is not None:
             save_errors(paths.errors, self.prepared.test, result.y_true, result.y_pred, result.probabilities)

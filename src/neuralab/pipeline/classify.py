@@ -225,7 +225,7 @@ def finish(run: ClassifyRun, console: Console, evaluate_test: bool) -> RunResult
     test_metrics: dict[str, Any] | None = None
     if evaluate_test:
         loader = make_loader(run.prepared.test, cfg, data.preprocess, run.device, train=False)
-        result = run.trainer.evaluate(loader, with_probabilities=True)
+        result = run.trainer.evaluate(loader, with_probabilities=True, full_precision=True)
         test_metrics = {"loss": result.loss, **classification_metrics(result.y_true, result.y_pred, data.classes)}
         if run.device.is_main and result.probabilities is not None:
             save_errors(paths.errors, run.prepared.test, result.y_true, result.y_pred, result.probabilities)

@@ -191,14 +191,14 @@ def finish(run: RegressRun, console: Console, evaluate_test: bool) -> tuple[Path
     test: dict[str, Any] | None = None
     if evaluate_test and run.layout is not None:
         loader = make_loader(run.prepared.test, cfg, data.preprocess, run.device, train=False)
-        result = run.trainer.evaluate(loader)
+        result = run.trainer.evaluate(loader, full_precision=True)
         test, truth, pred, naive = forecast_metrics(run.layout, result.y_pred, run.scaler, cfg.data.window,
                                                     cfg.data.horizon, result.loss)  # fmt: skip
         if run.device.is_main:
             write_forecasts(paths.root / "test_forecasts.csv", run.layout, cfg.data.window, truth, pred, naive)
     elif evaluate_test:
         loader = make_loader(run.prepared.test, cfg, data.preprocess, run.device, train=False)
-        result = run.trainer.evaluate(loader)
+        result = run.trainer.evaluate(loader, full_precision=True)
         raw = data.test
         assert isinstance(raw, TableSamples)
         y_true, y_pred = raw.targets.numpy(), run.scaler.unscale(result.y_pred)

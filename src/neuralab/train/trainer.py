@@ -7,6 +7,7 @@ derive each batch from (seed, epoch, batch).
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -243,14 +244,14 @@ class Trainer(LoopBase):
 
     # -- evaluation ---------------------------------------------------------------------------------
     @torch.inference_mode()
-    def _outputs(self, loader: Loader) -> tuple[torch.Tensor, torch.Tensor]:
+    def _outputs(self, loader: Loader, full_precision: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
         was_training = self.model.training
         self.model.eval()
         loader.set_position(0, 0)
         outputs, targets = [], []
         try:
             for x, y in loader:
-                with self.device.autocast():
+                with contextlib.nullcontext() if full_precision else self.device.autocast():
                     outputs.append(self.model(x).float())
                 targets.append(y)
         finally:
@@ -266,9 +267,13 @@ class Trainer(LoopBase):
         empty = torch.empty(0, device=self.device.device)
         return distributed.gather_in_rank_order(empty), distributed.gather_in_rank_order(empty.long())
 
-    def evaluate(self, loader: Loader, with_probabilities: bool = False) -> Evaluation:
-        """Loss, accuracy, labels and predictions over `loader` (eval mode, no gradients)."""
-        output, target = self._outputs(loader)
+    def evaluate(self, loader: Loader, with_probabilities: bool = False, full_precision: bool = False) -> Evaluation:
+        """Loss, accuracy, labels and predictions over `loader` (eval mode, no gradients).
+
+        `full_precision` skips autocast: a run's final test figures are then the saved model's as
+        `evaluate`, `predict` and `serve` compute them (fp32), not bf16's, which differ on a few images.
+        """
+        output, target = self._outputs(loader, full_precision)
         loss = float(self.loss_fn(output, target))
         if not self.classification:
             return Evaluation(loss, float("nan"), target.cpu().numpy(), output.cpu().numpy())
