@@ -36,20 +36,10 @@ def peak_rss_mb() -> float:
 def part_matmul(args: argparse.Namespace) -> dict[str, Any]:
     import torch
 
+    from profile_step import matmul_peak  # the sibling benchmark's peak measurement (run as a script)
+
     torch.set_num_threads(args.threads)
-    out = {}
-    for key, dtype in (("matmul_gflops", torch.float32), ("bf16_matmul_gflops", torch.bfloat16)):
-        a, b = torch.randn(1024, 1024, dtype=dtype), torch.randn(1024, 1024, dtype=dtype)
-        for _ in range(5):
-            a @ b
-        best = 0.0
-        for _ in range(5):
-            start = time.perf_counter()
-            for _ in range(10):
-                a @ b
-            best = max(best, 2 * 1024**3 * 10 / (time.perf_counter() - start) / 1e9)
-        out[key] = best
-    return out
+    return {"matmul_gflops": matmul_peak(torch.float32), "bf16_matmul_gflops": matmul_peak(torch.bfloat16)}
 
 
 def tutorial_model():  # type: ignore[no-untyped-def]
