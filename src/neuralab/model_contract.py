@@ -4,7 +4,8 @@ Any `nn.Module` can be trained. A model that also has one of these gets more: a 
 split (fine-tuning, layer groups, Grad-CAM's default layer), `adapt` (statistics of the training split,
 as Keras's preprocessing layers), `input_normalization` (the mean/std its pretrained features expect),
 `embedding` (pretrained word vectors, token attributions), `example_input` (token models take ids),
-`load_imagenet` (torchvision backbones), `flip_tta` (test-time mirror averaging, off while explaining).
+`load_imagenet` (torchvision backbones). Test-time augmentation is not a capability but a switch a model
+reads through `tta_enabled()`, which `single_view` turns off on one thread while explaining.
 Each capability is a runtime-checkable Protocol, asked through one function here, never by `getattr`.
 """
 
