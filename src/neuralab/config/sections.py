@@ -137,6 +137,10 @@ class _FitConfig(_LoopConfig):
         False, description="torch.compile (inductor) the training step; off by default: measured 1.4-2.1x slower "
         "per step on a 2-core CPU (benchmarks/compile_step.py), plus 25-35 s to compile",
     )  # fmt: skip
+    ema: float = Field(
+        0.0, ge=0, lt=1, description="decay of an exponential moving average of the weights, which evaluation, the "
+        "best checkpoint and the saved model use (0: off; e.g. 0.99 averages the last ~100 steps)",
+    )  # fmt: skip
     loggers: list[Literal["csv", "tensorboard", "mlflow"]] = Field(
         ["csv"], description="trackers besides metrics.csv (always written): tensorboard, mlflow"
     )

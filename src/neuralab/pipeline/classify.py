@@ -167,7 +167,7 @@ def build(
         model, optimizer, make_loss(balance, cfg, class_weights), device=device,
         lr=LRController(optimizer, schedule), callbacks=callbacks, grad_clip=cfg.train.grad_clip,
         grad_clip_mode=cfg.train.grad_clip_mode, l1=cfg.optim.l1, seed=cfg.train.seed,
-        compile=cfg.train.compile,
+        compile=cfg.train.compile, ema=cfg.train.ema,
     )  # fmt: skip
     if resume_dir is not None:
         restore_checkpoint(trainer, paths, console)

@@ -150,7 +150,7 @@ def build(cfg: ValueRunConfig, console: Console, resume_dir: Path | None, extra_
         model, optimizer, regression_loss(cfg.train.loss, cfg.train.huber_delta), device=device,
         lr=LRController(optimizer, schedule), callbacks=callbacks, grad_clip=cfg.train.grad_clip,
         grad_clip_mode=cfg.train.grad_clip_mode, l1=cfg.optim.l1, classification=False,
-        val_metrics=unit_metrics(scaler), seed=cfg.train.seed, compile=cfg.train.compile,
+        val_metrics=unit_metrics(scaler), seed=cfg.train.seed, compile=cfg.train.compile, ema=cfg.train.ema,
     )  # fmt: skip
     if resume_dir is not None:
         restore_checkpoint(trainer, paths, console)

@@ -42,6 +42,11 @@ class LoopBase:
         self._restored = False
         return self.callbacks.wants_batch_hooks()
 
+    @property
+    def eval_model(self) -> nn.Module:
+        """The weights evaluation and the best-weights file see (a Trainer with EMA: the average)."""
+        return self.model
+
     def request_stop(self) -> None:
         """Stop after the current step and write a checkpoint (e.g. from a signal handler)."""
         self._interrupt_requested = True

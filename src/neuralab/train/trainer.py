@@ -19,6 +19,7 @@ from torch import nn
 
 from neuralab.errors import NeuralabError, UserError
 from neuralab.train import distributed
+from neuralab.train.averaging import ema_model
 from neuralab.train.callbacks.base import Callback
 from neuralab.train.callbacks.history import History
 from neuralab.train.device import Device
@@ -118,6 +119,7 @@ class Trainer(LoopBase):
         val_metrics: Callable[[np.ndarray, np.ndarray], dict[str, float]] | None = None,
         seed: int = 0,
         compile: bool = False,
+        ema: float = 0.0,
     ) -> None:
         self.device = device or Device.create("cpu")
         self.model = self.device.setup(model)
@@ -125,6 +127,8 @@ class Trainer(LoopBase):
         # torch.compile's graph for the training forward (and, through AOTAutograd, its backward).
         # Evaluation stays eager: it runs once an epoch, and a second graph would double compile time.
         self._compiled = compile_step(self._stepper) if compile else None
+        # `ema` > 0: evaluation uses an EMA of the weights, and the model takes them when training ends.
+        self.ema = ema_model(self.model, ema) if ema else None
         self.optimizer = optimizer
         self.loss_fn = loss_fn
         self.lr = lr or LRController(optimizer, constant())
@@ -162,6 +166,8 @@ class Trainer(LoopBase):
             else:
                 nn.utils.clip_grad_norm_(self.model.parameters(), self.grad_clip)
         self.device.step(self.optimizer)
+        if self.ema is not None:
+            self.ema.update_parameters(self.model)
         # Running sums stay on the device: no .item() sync per step.
         with torch.no_grad():
             n = len(y)
@@ -222,6 +228,7 @@ class Trainer(LoopBase):
             if self.stop_training:
                 break
         self.state.finished = True
+        self._take_average()
         self.callbacks.call("on_train_end", {})
         return self.history
 
@@ -242,20 +249,33 @@ class Trainer(LoopBase):
         logs["lr"] = lr
         return logs
 
+    # -- weight averaging -------------------------------------------------------------------------
+    @property
+    def eval_model(self) -> nn.Module:
+        """The weights evaluation sees: the EMA's while training with `ema`, else the model itself."""
+        return self.ema.module if self.ema is not None else self.model
+
+    def _take_average(self) -> None:
+        """Training is over: the model takes the averaged weights, so saving or exporting it keeps them
+        (as Keras's `use_ema` does at the end of `fit`)."""
+        if self.ema is not None:
+            self.model.load_state_dict(self.ema.module.state_dict())
+
     # -- evaluation ---------------------------------------------------------------------------------
     @torch.inference_mode()
     def _outputs(self, loader: Loader, full_precision: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
-        was_training = self.model.training
-        self.model.eval()
+        model = self.eval_model
+        was_training = model.training
+        model.eval()
         loader.set_position(0, 0)
         outputs, targets = [], []
         try:
             for x, y in loader:
                 with contextlib.nullcontext() if full_precision else self.device.autocast():
-                    outputs.append(self.model(x).float())
+                    outputs.append(model(x).float())
                 targets.append(y)
         finally:
-            self.model.train(was_training)
+            model.train(was_training)
         if not outputs:  # an empty shard (more ranks than rows)
             return self._empty_outputs(loader)
         output, target = torch.cat(outputs), torch.cat(targets)
@@ -291,8 +311,11 @@ class Trainer(LoopBase):
         """Under torchrun every rank calls this (the running sums are summed over ranks); rank 0 writes it."""
         sums = distributed.all_reduce_sum(self._running.clone())
         self.state.loss_sum, self.state.correct, self.state.seen = (float(v) for v in sums.tolist())
-        return {"optimizer": self.optimizer.state_dict(), "lr": self.lr.state_dict(),
-                "world_size": self.device.world_size}  # fmt: skip
+        payload = {"optimizer": self.optimizer.state_dict(), "lr": self.lr.state_dict(),
+                   "world_size": self.device.world_size}  # fmt: skip
+        if self.ema is not None:
+            payload["ema"] = self.ema.state_dict()
+        return payload
 
     def _restore_extra(self, payload: dict[str, Any]) -> None:
         saved = int(payload.get("world_size", 1))
@@ -304,6 +327,16 @@ class Trainer(LoopBase):
             )
         self.optimizer.load_state_dict(payload["optimizer"])
         self.lr.load_state_dict(payload["lr"])
+        if self.ema is not None:
+            if "ema" not in payload:
+                raise UserError(
+                    "this checkpoint was written without train.ema, and this run asks for it: "
+                    "the average of the weights so far is not in it",
+                    hint="resume with the run's own configuration (train.ema as it was)",
+                )
+            self.ema.load_state_dict(payload["ema"])
+            if self.state.finished:
+                self._take_average()
         self._running = torch.tensor(
             [self.state.loss_sum, self.state.correct, self.state.seen],
             dtype=self._running.dtype,

@@ -74,7 +74,7 @@ class BestWeights(Callback):
         if self.watch.update(self.watch.value(logs or {}), ties=True):
             self.best_epoch = epoch
             if self.trainer.device.is_main:
-                save_weights(self.trainer.model, self.path)
+                save_weights(self.trainer.eval_model, self.path)
 
     def state_dict(self) -> dict[str, Any]:
         return {"best": self.watch.best, "best_epoch": self.best_epoch}
