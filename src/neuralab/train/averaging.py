@@ -8,6 +8,8 @@ weights are random and should not linger in it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 from torch import nn
 from torch.optim.swa_utils import AveragedModel
@@ -25,11 +27,11 @@ def ema_model(model: nn.Module, decay: float) -> AveragedModel:
         raise ValueError(f"the EMA decay is between 0 and 1 (exclusive), got {decay}")
 
     @torch.no_grad()
-    def update(averaged: list[torch.Tensor], current: list[torch.Tensor], updates: torch.Tensor) -> None:
-        keep = ema_decay(decay, updates).to(averaged[0].device)
+    def update(averaged: Sequence[torch.Tensor], current: Sequence[torch.Tensor], updates: torch.Tensor | int) -> None:
+        keep = ema_decay(decay, torch.as_tensor(updates)).to(averaged[0].device)
         if torch.is_floating_point(averaged[0]):
-            torch._foreach_mul_(averaged, keep)
-            torch._foreach_add_(averaged, torch._foreach_mul(current, 1 - keep))
+            torch._foreach_mul_(list(averaged), keep)
+            torch._foreach_add_(list(averaged), torch._foreach_mul(list(current), 1 - keep))
         else:  # integer buffers (BatchNorm's num_batches_tracked) follow the model
             for avg, cur in zip(averaged, current, strict=True):
                 avg.copy_(cur)

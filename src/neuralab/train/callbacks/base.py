@@ -31,6 +31,9 @@ class Loop(Protocol):
     state: TrainState
     stop_training: bool
 
+    @property
+    def eval_model(self) -> nn.Module: ...
+
     def checkpoint_payload(self) -> dict[str, Any]: ...
 
 
