@@ -81,7 +81,7 @@ def train_locally(
     batch = min(cfg.train.batch_size, len(samples))
     loader = BatchLoader(
         samples, batch, data.preprocess, shuffle=True, seed=seed,
-        augment=BatchAugment.from_name(cfg.data.augment, cfg.data.crop_padding),
+        augment=BatchAugment.from_name(cfg.data.augment, cfg.data.crop_padding, cfg.data.erase),
         device=device.device, channels_last=device.channels_last, drop_last=True,
     )  # fmt: skip
     penalty = proximal_term(model, local.proximal_mu) if local.proximal_mu > 0 else None

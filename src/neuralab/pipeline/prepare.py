@@ -187,7 +187,7 @@ def make_loader(
         preprocess,
         shuffle=train,
         seed=cfg.train.seed,
-        augment=BatchAugment.from_name(cfg.data.augment, cfg.data.crop_padding) if train else None,
+        augment=BatchAugment.from_name(cfg.data.augment, cfg.data.crop_padding, cfg.data.erase) if train else None,
         device=device.device,
         channels_last=device.channels_last,
         drop_last=train,
