@@ -58,9 +58,18 @@ def main(framework: str, seed: int, epochs: int) -> None:
     model.fit(x_train, y_train, epochs=epochs, batch_size=64, verbose=0)
     seconds = time.perf_counter() - start
     accuracy = float(model.evaluate(x_test, y_test, verbose=0)[1])
-    print(json.dumps({"framework": framework, "seed": seed, "params": int(model.count_params()),
+    # neuralab picks its precision (bf16 autocast for conv models on CPUs with bf16 units); Keras trains fp32.
+    engine = getattr(model, "_engine", None)
+    precision = engine.device.precision if engine is not None else keras_dtype_policy()
+    print(json.dumps({"framework": framework, "seed": seed, "params": int(model.count_params()), "precision": precision,
                       "train_seconds": round(seconds, 2), "images_per_s": round(epochs * len(x_train) / seconds, 1),
                       "test_accuracy": round(accuracy, 4)}))  # fmt: skip
+
+
+def keras_dtype_policy() -> str:
+    import keras
+
+    return str(keras.config.dtype_policy().name)
 
 
 if __name__ == "__main__":
