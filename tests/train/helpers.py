@@ -86,3 +86,21 @@ def make_trainer(
 
 def checkpointing(folder: Path, every_steps: int) -> ResumeCheckpoint:
     return ResumeCheckpoint(folder, every_steps=every_steps)
+
+
+def killed_then_resumed(folder: Path, epochs: int, crash_step: int, **kw: Any) -> tuple[Trainer, Any]:
+    """A run killed after `crash_step` steps (checkpoints every 5), then resumed from its checkpoint to the
+    end in a fresh Trainer: returns that Trainer and its History, to compare with an uninterrupted run."""
+    import pytest
+
+    from neuralab.train import load_checkpoint
+
+    train, val, _ = digits_loaders()
+    first = make_trainer([StepRecorder(), ResumeCheckpoint(folder, every_steps=5), CrashAt(crash_step)], epochs,
+                         len(train), **kw)  # fmt: skip
+    with pytest.raises(KeyboardInterrupt):
+        first.fit(train, val, epochs)
+    payload, _ = load_checkpoint(folder)
+    second = make_trainer([StepRecorder(), ResumeCheckpoint(folder, every_steps=5)], epochs, len(train), **kw)
+    second.restore(payload)
+    return second, second.fit(train, val, epochs)

@@ -16,7 +16,7 @@ from neuralab.errors import UserError
 from neuralab.train import load_checkpoint
 from neuralab.train.averaging import ema_decay, ema_model
 from neuralab.train.callbacks import BestWeights, ResumeCheckpoint
-from tests.train.helpers import CrashAt, StepRecorder, digits_loaders, make_trainer
+from tests.train.helpers import CrashAt, StepRecorder, digits_loaders, killed_then_resumed, make_trainer
 
 EPOCHS = 2
 DECAY = 0.9
@@ -86,19 +86,11 @@ def test_best_weights_file_holds_the_average(tmp_path: Path) -> None:
 
 
 def test_run_killed_mid_epoch_resumes_to_identical_average(tmp_path: Path, reference: tuple) -> None:
-    train, val, test = digits_loaders()
-    first = make_trainer([StepRecorder(), ResumeCheckpoint(tmp_path, every_steps=5), CrashAt(58)], EPOCHS,
-                         len(train), ema=DECAY)  # fmt: skip
-    with pytest.raises(KeyboardInterrupt):
-        first.fit(train, val, EPOCHS)
-    payload, _ = load_checkpoint(tmp_path)
-    second = make_trainer([StepRecorder(), ResumeCheckpoint(tmp_path, every_steps=5)], EPOCHS, len(train), ema=DECAY)
-    second.restore(payload)
-    history = second.fit(train, val, EPOCHS)
+    second, history = killed_then_resumed(tmp_path, EPOCHS, 58, ema=DECAY)
     for key, value in reference[0].items():
         assert torch.equal(second.model.state_dict()[key], value), key
     assert without_times(history.rows) == without_times(reference[1])
-    assert second.evaluate(test).accuracy == reference[2]
+    assert second.evaluate(digits_loaders()[2]).accuracy == reference[2]
 
 
 def test_resuming_without_the_average_says_so(tmp_path: Path) -> None:

@@ -8,9 +8,7 @@ import pytest
 import torch
 
 from neuralab.diagnose.grad_health import GradientMonitor
-from neuralab.train import load_checkpoint
-from neuralab.train.callbacks import ResumeCheckpoint
-from tests.train.helpers import CrashAt, StepRecorder, digits_loaders, make_trainer
+from tests.train.helpers import StepRecorder, digits_loaders, killed_then_resumed, make_trainer
 
 EPOCHS = 2
 
@@ -40,16 +38,7 @@ def test_compiled_training_is_deterministic_and_learns(reference: tuple) -> None
 
 
 def test_compiled_run_killed_mid_epoch_resumes_to_identical_weights(tmp_path: Path, reference: tuple) -> None:
-    train, val, _ = digits_loaders()
-    first = make_trainer([StepRecorder(), ResumeCheckpoint(tmp_path, every_steps=5), CrashAt(58)], EPOCHS,
-                         len(train), compile=True)  # fmt: skip
-    with pytest.raises(KeyboardInterrupt):
-        first.fit(train, val, EPOCHS)
-    payload, _ = load_checkpoint(tmp_path)
-    second = make_trainer([StepRecorder(), ResumeCheckpoint(tmp_path, every_steps=5)], EPOCHS, len(train),
-                          compile=True)  # fmt: skip
-    second.restore(payload)
-    history = second.fit(train, val, EPOCHS)
+    second, history = killed_then_resumed(tmp_path, EPOCHS, 58, compile=True)
     for key, value in reference[0].items():
         assert torch.equal(second.model.state_dict()[key], value), key
     assert without_times(history.rows) == without_times(reference[1])
