@@ -28,6 +28,7 @@ from torch import nn
 from neuralab.data import BatchLoader, Preprocess, TensorSamples
 from neuralab.data.text import Tokenizer, encode
 from neuralab.data.transforms import channel_stats
+from neuralab.model_contract import adaptable
 from neuralab.models import MODELS, create_model
 from neuralab.train import Device, Trainer, build_optimizer
 from neuralab.train.losses import cross_entropy, mse
@@ -74,6 +75,8 @@ class _NeuralNetBase(BaseEstimator):
         features = torch.from_numpy(np.ascontiguousarray(x))
         self.preprocess_ = _fitted_preprocess(features, kind)
         module = self._build(tuple(x.shape[1:]), n_outputs, kind)
+        if (adapter := adaptable(module)) is not None:  # as the CLI does: statistics of the training inputs
+            adapter.adapt(features)
         device = Device.create(self.device, "32", "off", module)
         loss = cross_entropy() if self._classification else mse()
         trainer = Trainer(

@@ -13,6 +13,7 @@ from torch import nn
 
 from neuralab.model_contract import tta_enabled
 from neuralab.models.registry import register_model
+from neuralab.models.whitening import PatchWhitening
 
 
 def _flat_size(features: nn.Module, input_shape: tuple[int, ...]) -> int:
@@ -49,6 +50,12 @@ class FeatureClassifier(nn.Module):
         self.features = features
         self.head = head
         self.flip_tta = flip_tta
+
+    def adapt(self, images: torch.Tensor) -> None:
+        """Fit the layers that learn from the training split before training (a patch-whitening stem)."""
+        for module in self.features.modules():
+            if isinstance(module, PatchWhitening):
+                module.adapt(images)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.flip_tta and not self.training and tta_enabled():
@@ -128,6 +135,7 @@ def fast_cnn(
     kernel_size: int = 3,
     block: str = "plain",
     tta: str = "none",
+    whiten: int = 0,
 ) -> nn.Module:
     """Most compute at low resolution and no large dense layer: about 18 MFLOPs per 28x28 image.
 
@@ -135,6 +143,9 @@ def fast_cnn(
     group's first adds its input back) are the axes an architecture search (`neuralab tune`) moves along.
 
     `tta="flip"` averages each test image's logits with its mirror image's (see FeatureClassifier).
+
+    `whiten=k` (airbench's stem; 2 there) puts a frozen k x k patch-whitening convolution and a ReLU
+    before the first group, fitted on the training images before the first step (models/whitening.py).
 
     Sized by measurement on a 2-core CPU: the most accuracy per training second on Fashion-MNIST
     among the variants tried (see the foundation issue's note and benchmarks/fashion_mnist.py).
@@ -145,8 +156,14 @@ def fast_cnn(
         raise ValueError("block is plain or residual; kernel_size is odd (3, 5, 7)")
     if tta not in ("none", "flip"):
         raise ValueError(f"tta is none or flip, got {tta!r}")
+    if whiten < 0:
+        raise ValueError(f"whiten is a kernel size (2 or 3), or 0 for no whitening stem, got {whiten}")
     layers: list[nn.Module] = []
     previous = input_shape[0]
+    if whiten:
+        stem = PatchWhitening(previous, whiten)
+        layers += [stem, nn.ReLU(inplace=True)]
+        previous = stem.out_channels
     for group, (width, convs) in enumerate(zip(widths, convs_per_group, strict=True)):
         if group > 0:
             layers.append(nn.MaxPool2d(2))
