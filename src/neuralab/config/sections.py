@@ -83,6 +83,9 @@ class OptimConfig(_Section):
     betas: tuple[float, float] = Field((0.9, 0.999), description="Adam/AdamW moment decay rates")
     eps: float = Field(1e-8, gt=0, description="Adam/AdamW/RMSprop denominator term")
     l1: float = Field(0.0, ge=0, description="L1 penalty on weights, added to the loss")
+    bias_lr_scale: float = Field(
+        1.0, gt=0, description="learning-rate multiplier for biases and normalisation parameters (airbench: 64)"
+    )
 
 
 class SchedConfig(_Section):

@@ -136,6 +136,7 @@ def fast_cnn(
     block: str = "plain",
     tta: str = "none",
     whiten: int = 0,
+    norm_scale: bool = True,
 ) -> nn.Module:
     """Most compute at low resolution and no large dense layer: about 18 MFLOPs per 28x28 image.
 
@@ -146,6 +147,7 @@ def fast_cnn(
 
     `whiten=k` (airbench's stem; 2 there) puts a frozen k x k patch-whitening convolution and a ReLU
     before the first group, fitted on the training images before the first step (models/whitening.py).
+    `norm_scale=False` freezes every BatchNorm scale at 1 (airbench; pair it with `optim.bias_lr_scale`).
 
     Sized by measurement on a 2-core CPU: the most accuracy per training second on Fashion-MNIST
     among the variants tried (see the foundation issue's note and benchmarks/fashion_mnist.py).
@@ -174,5 +176,9 @@ def fast_cnn(
                 layers += conv_bn_relu(previous, width, kernel_size)
             previous = width
     features = nn.Sequential(*layers)
+    if not norm_scale:
+        for module in features.modules():
+            if isinstance(module, nn.BatchNorm2d):
+                module.weight.requires_grad_(False)
     head = nn.Sequential(nn.AdaptiveMaxPool2d(1), nn.Flatten(), nn.Dropout(dropout), nn.Linear(previous, num_classes))
     return FeatureClassifier(features, head, flip_tta=tta == "flip")

@@ -12,16 +12,26 @@ from neuralab.errors import UserError
 OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop")
 
 
-def param_groups(model: nn.Module, weight_decay: float) -> list[dict[str, Any]]:
-    """Decay matrices and kernels (ndim >= 2) only: decaying biases and norms hurts and buys nothing."""
+def param_groups(
+    model: nn.Module, weight_decay: float, lr: float | None = None, bias_lr_scale: float = 1.0
+) -> list[dict[str, Any]]:
+    """Decay matrices and kernels (ndim >= 2) only: decaying biases and norms hurts and buys nothing.
+
+    `bias_lr_scale` multiplies `lr` for biases and normalisation parameters (airbench trains BatchNorm
+    biases 64 times faster than the weights, with the BatchNorm scales frozen at 1).
+    """
     decay = [p for p in model.parameters() if p.requires_grad and p.ndim >= 2]
-    no_decay = [p for p in model.parameters() if p.requires_grad and p.ndim < 2]
-    groups = [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+    no_decay: dict[str, Any] = {"params": [p for p in model.parameters() if p.requires_grad and p.ndim < 2]}
+    if bias_lr_scale != 1.0:
+        if lr is None:
+            raise ValueError("bias_lr_scale needs the base lr")
+        no_decay["lr"] = lr * bias_lr_scale
+    groups = [{"params": decay, "weight_decay": weight_decay}, {**no_decay, "weight_decay": 0.0}]
     return [g for g in groups if g["params"]]
 
 
 def layer_param_groups(
-    layer_groups: list[list[nn.Module]], weight_decay: float, lr: float, lr_decay: float
+    layer_groups: list[list[nn.Module]], weight_decay: float, lr: float, lr_decay: float, bias_lr_scale: float = 1.0
 ) -> list[dict[str, Any]]:
     """Discriminative learning rates: the last group (the head) gets `lr`, each earlier one `lr_decay` times less."""
     out: list[dict[str, Any]] = []
@@ -31,12 +41,12 @@ def layer_param_groups(
         params = [p for m in modules for p in m.parameters() if id(p) not in seen]
         seen.update(id(p) for p in params)
         scale = lr_decay ** (last - index)
-        for decay, chosen in (
-            (weight_decay, [p for p in params if p.ndim >= 2]),
-            (0.0, [p for p in params if p.ndim < 2]),
+        for decay, chosen, multiplier in (
+            (weight_decay, [p for p in params if p.ndim >= 2], 1.0),
+            (0.0, [p for p in params if p.ndim < 2], bias_lr_scale),
         ):
             if chosen:
-                out.append({"params": chosen, "weight_decay": decay, "lr": lr * scale})
+                out.append({"params": chosen, "weight_decay": decay, "lr": lr * scale * multiplier})
     return out
 
 
@@ -63,6 +73,8 @@ class OptimizerSettings(Protocol):
     def betas(self) -> tuple[float, float]: ...
     @property
     def eps(self) -> float: ...
+    @property
+    def bias_lr_scale(self) -> float: ...
 
 
 def build_optimizer(
@@ -76,6 +88,7 @@ def build_optimizer(
     eps: float = 1e-8,
     layer_groups: list[list[nn.Module]] | None = None,
     lr_decay: float = 1.0,
+    bias_lr_scale: float = 1.0,
 ) -> torch.optim.Optimizer:
     """An optimizer by name with keyword options, or from a settings object (`lr=` still overrides its lr).
 
@@ -86,10 +99,11 @@ def build_optimizer(
         lr = settings.lr if lr is None else lr
         name, weight_decay, momentum = settings.name, settings.weight_decay, settings.momentum
         nesterov, betas, eps = settings.nesterov, settings.betas, settings.eps
+        bias_lr_scale = settings.bias_lr_scale
     lr = 1e-3 if lr is None else lr
-    groups = param_groups(model, weight_decay)
+    groups = param_groups(model, weight_decay, lr, bias_lr_scale)
     if layer_groups is not None:
-        groups = layer_param_groups(layer_groups, weight_decay, lr, lr_decay)
+        groups = layer_param_groups(layer_groups, weight_decay, lr, lr_decay, bias_lr_scale)
     if not groups:
         raise UserError("the model has no trainable parameters")
     # One fused kernel per step instead of a loop over tensors (measured ~5-15% faster on CPU).
