@@ -31,6 +31,7 @@ class PatchWhitening(nn.Module):
         self.eps = eps
         self.conv = nn.Conv2d(channels, 2 * channels * kernel_size**2, kernel_size, padding=0)
         self.conv.weight.requires_grad_(False)  # the bias still trains, as in airbench
+        self.fitted: torch.Tensor
         self.register_buffer("fitted", torch.tensor(False))  # saved, so a loaded model counts as fitted
         self._checked = False  # read `fitted` once, not on every step (a device sync on a GPU)
 
@@ -53,8 +54,9 @@ class PatchWhitening(nn.Module):
         eigenvalues, eigenvectors = eigenvalues.flip(0), eigenvectors.flip(1)  # largest variance first
         filters = (eigenvectors.T / (eigenvalues.clamp(min=0) + self.eps).sqrt()[:, None]).reshape(-1, c, kh, kw)
         self.conv.weight.copy_(torch.cat([filters, -filters]).to(self.conv.weight.dtype))
+        assert self.conv.bias is not None  # built with one
         self.conv.bias.zero_()
-        self.fitted.fill_(True)
+        self.fitted = torch.tensor(True)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.training and not self._checked:
