@@ -33,6 +33,22 @@ def test_eval_logits_are_the_mean_over_the_image_and_its_mirror() -> None:
     torch.testing.assert_close(got, flipped(x.flip(-1)), rtol=1e-5, atol=1e-5)  # mirror-invariant by construction
 
 
+def test_flip_shift_averages_the_mirror_pair_with_the_shifted_pairs() -> None:
+    torch.manual_seed(0)
+    plain = create_model("fast_cnn", (1, 28, 28), 10).eval()
+    shifted = create_model("fast_cnn", (1, 28, 28), 10, tta="flip_shift").eval()
+    shifted.load_state_dict(plain.state_dict())
+    x = torch.randn(3, 1, 28, 28)
+    padded = torch.nn.functional.pad(x, (1, 1, 1, 1))
+    up_left, down_right = padded[..., :28, :28], padded[..., 2:, 2:]
+    with torch.no_grad():
+        mirror_pair = (plain(x) + plain(x.flip(-1))) / 2
+        shifted_pairs = sum(plain(v) + plain(v.flip(-1)) for v in (up_left, down_right)) / 4
+        torch.testing.assert_close(shifted(x), (mirror_pair + shifted_pairs) / 2, rtol=1e-5, atol=1e-5)
+        with single_view(shifted):
+            torch.testing.assert_close(shifted(x), plain(x))
+
+
 def test_training_forward_and_single_view_are_one_pass() -> None:
     plain, flipped = pair()
     x = torch.randn(4, 1, 28, 28)
@@ -77,5 +93,5 @@ def test_gradcam_explains_one_view() -> None:
 
 
 def test_unknown_tta_is_refused() -> None:
-    with pytest.raises(UserError, match="tta is none or flip"):
+    with pytest.raises(UserError, match="tta is none, flip, flip_shift"):
         create_model("fast_cnn", (1, 28, 28), 10, tta="rotate")

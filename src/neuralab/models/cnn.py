@@ -37,19 +37,24 @@ class Residual(nn.Module):
         return x + self.body(x)
 
 
+TTA_MODES = ("none", "flip", "flip_shift")
+
+
 class FeatureClassifier(nn.Module):
     """`features` then `head`: the split Grad-CAM, transfer learning and summaries rely on.
 
-    `flip_tta`: in eval mode the logits are averaged over the image and its mirror image (test-time
-    augmentation, one batch of 2N), so evaluate, predict, serve and export all see the same model.
-    Only for data whose classes survive a left-right flip (clothing, scenes; not digits).
+    `tta` (test-time augmentation, in eval mode only, so evaluate, predict, serve and export all see
+    the same model; only for data whose classes survive a left-right flip: clothing, scenes, not digits):
+    - "flip": the logits are averaged over the image and its mirror image (one batch of 2N);
+    - "flip_shift": airbench's multi-view average, half from the image and its mirror, half from both
+      of them shifted one pixel up-left and one pixel down-right (zero padding; one batch of 6N).
     """
 
-    def __init__(self, features: nn.Module, head: nn.Module, flip_tta: bool = False) -> None:
+    def __init__(self, features: nn.Module, head: nn.Module, tta: str = "none") -> None:
         super().__init__()
         self.features = features
         self.head = head
-        self.flip_tta = flip_tta
+        self.tta = tta
 
     def adapt(self, images: torch.Tensor) -> None:
         """Fit the layers that learn from the training split before training (a patch-whitening stem)."""
@@ -58,10 +63,18 @@ class FeatureClassifier(nn.Module):
                 module.adapt(images)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.flip_tta and not self.training and tta_enabled():
-            logits = self.head(self.features(torch.cat([x, x.flip(-1)])))
-            return logits.unflatten(0, (2, -1)).mean(0)  # (plain + mirrored) / 2, batch size left symbolic
-        return self.head(self.features(x))
+        if self.tta == "none" or self.training or not tta_enabled():
+            return self.head(self.features(x))
+        views = [x, x.flip(-1)]
+        if self.tta == "flip_shift":
+            height, width = x.shape[-2:]
+            padded = nn.functional.pad(x, (1, 1, 1, 1))
+            up_left, down_right = padded[..., :height, :width], padded[..., 2:, 2:]
+            views += [up_left, up_left.flip(-1), down_right, down_right.flip(-1)]
+        logits = self.head(self.features(torch.cat(views))).unflatten(0, (len(views), -1))  # batch left symbolic
+        if self.tta == "flip_shift":
+            return (logits[:2].mean(0) + logits[2:].mean(0)) / 2
+        return logits.mean(0)  # (plain + mirrored) / 2
 
 
 @register_model("the tutorial's SimpleCNN: conv32-pool-conv64-pool-fc128")
@@ -143,7 +156,8 @@ def fast_cnn(
     `widths`, `convs_per_group` (depth), `kernel_size` and `block` (plain, or residual: each conv after a
     group's first adds its input back) are the axes an architecture search (`neuralab tune`) moves along.
 
-    `tta="flip"` averages each test image's logits with its mirror image's (see FeatureClassifier).
+    `tta="flip"` averages each test image's logits with its mirror image's; `tta="flip_shift"` adds
+    one-pixel shifts of both (see FeatureClassifier).
 
     `whiten=k` (airbench's stem; 2 there) puts a frozen k x k patch-whitening convolution and a ReLU
     before the first group, fitted on the training images before the first step (models/whitening.py).
@@ -156,8 +170,8 @@ def fast_cnn(
         raise ValueError("widths and convs_per_group must have the same length")
     if block not in ("plain", "residual") or kernel_size % 2 == 0 or kernel_size < 1:
         raise ValueError("block is plain or residual; kernel_size is odd (3, 5, 7)")
-    if tta not in ("none", "flip"):
-        raise ValueError(f"tta is none or flip, got {tta!r}")
+    if tta not in TTA_MODES:
+        raise ValueError(f"tta is {', '.join(TTA_MODES)}, got {tta!r}")
     if whiten < 0:
         raise ValueError(f"whiten is a kernel size (2 or 3), or 0 for no whitening stem, got {whiten}")
     layers: list[nn.Module] = []
@@ -181,4 +195,4 @@ def fast_cnn(
             if isinstance(module, nn.BatchNorm2d):
                 module.weight.requires_grad_(False)
     head = nn.Sequential(nn.AdaptiveMaxPool2d(1), nn.Flatten(), nn.Dropout(dropout), nn.Linear(previous, num_classes))
-    return FeatureClassifier(features, head, flip_tta=tta == "flip")
+    return FeatureClassifier(features, head, tta=tta)
