@@ -6,6 +6,8 @@ A recipe is a partial run config applied beneath what the user sets; a section t
 
 from __future__ import annotations
 
+from typing import Any
+
 from neuralab.data.cifar import load_cifar10
 from neuralab.data.digits import load_digits_data
 from neuralab.data.folder import load_image_folder
@@ -19,7 +21,7 @@ from neuralab.data.text_datasets import load_csv_text, load_fortunes_en, load_fo
 
 # Measured on Fashion-MNIST with 2 CPU cores (foundation issue note): in a budget of minutes,
 # flips alone beat flips + crops, and a short one-cycle warm-up reaches 92% sooner.
-_FAST_28 = {
+_FAST_28: dict[str, Any] = {
     "model": {"name": "fast_cnn"},
     "optim": {"name": "sgd", "lr": 0.1, "momentum": 0.9, "nesterov": True, "weight_decay": 5e-4},
     "sched": {"name": "onecycle", "pct_start": 0.15},
