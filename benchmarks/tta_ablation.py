@@ -20,6 +20,8 @@ from pathlib import Path
 
 import torch
 
+from neuralab.models.cnn import TTA_MODES
+
 
 def runs_of(paths: list[Path]) -> list[Path]:
     found = []
@@ -50,7 +52,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("paths", nargs="+", type=Path)
     parser.add_argument("--split", default="test", choices=["test", "val"])
-    parser.add_argument("--also", choices=["flip", "flip_shift"], help="a third evaluation with this TTA mode")
+    parser.add_argument("--also", choices=TTA_MODES, help="a third evaluation with this TTA mode")
     args = parser.parse_args()
 
     from neuralab.model_contract import single_view
