@@ -25,7 +25,7 @@ lint: $(STAMP)
 	$(BIN)/mypy
 
 test: lint
-	$(BIN)/pytest -q --durations=15
+	$(BIN)/pytest -q --durations=15 -n auto --maxprocesses 4 --dist loadfile
 
 # The docs site (also built in strict mode by the test suite: tests/docs).
 docs: $(STAMP)

@@ -12,6 +12,24 @@ import pytest
 FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Under pytest-xdist each worker keeps to its own share of the cores.
+
+    neuralab sizes torch's thread pool from the process's CPU affinity, so two workers that each
+    took every core would oversubscribe them (OpenMP threads spinning against each other made a
+    2-core run several times slower). Pinning a worker also pins the CLI subprocesses it starts.
+    """
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    if not worker.startswith("gw") or workers < 2 or not hasattr(os, "sched_setaffinity"):
+        return
+    cores = sorted(os.sched_getaffinity(0))
+    index = int(worker.removeprefix("gw"))
+    share = [core for position, core in enumerate(cores) if position % workers == index % workers]
+    if share:
+        os.sched_setaffinity(0, share)
+
+
 @pytest.fixture(autouse=True)
 def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """No test reads the user's cache or $NEURALAB_DATA, or writes outside tmp_path."""
