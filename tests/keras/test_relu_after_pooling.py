@@ -5,8 +5,21 @@ from __future__ import annotations
 import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 
-from neuralab.keras import models
-from tests.keras.test_keras_layers import tutorial_cnn
+from neuralab.keras import layers, models
+
+
+def tutorial_cnn() -> models.Sequential:
+    torch.manual_seed(0)
+    return models.Sequential([
+        layers.Conv2D(32, (3, 3), activation="relu", input_shape=(28, 28, 1)),
+        layers.MaxPooling2D((2, 2)),
+        layers.Conv2D(64, (3, 3), activation="relu"),
+        layers.MaxPooling2D((2, 2)),
+        layers.Conv2D(64, (3, 3), activation="relu"),
+        layers.Flatten(),
+        layers.Dense(64, activation="relu"),
+        layers.Dense(10, activation="softmax"),
+    ])  # fmt: skip
 
 
 def outputs_and_grads(model: models.Sequential, x: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
@@ -17,7 +30,6 @@ def outputs_and_grads(model: models.Sequential, x: torch.Tensor) -> tuple[torch.
 
 
 def test_deferred_relu_gives_the_same_outputs_and_gradients_as_layer_by_layer() -> None:
-    torch.manual_seed(0)
     model = tutorial_cnn()
     x = torch.randn(8, 28, 28, 1)
     fast_out, fast_grads = outputs_and_grads(model, x)
@@ -45,7 +57,6 @@ class ReluShapes(TorchDispatchMode):
 
 
 def test_the_relu_runs_on_the_pooled_maps() -> None:
-    torch.manual_seed(0)
     model = tutorial_cnn()
     with torch.no_grad(), ReluShapes() as recorded:
         model(torch.randn(2, 28, 28, 1))
