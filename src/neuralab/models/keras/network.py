@@ -11,13 +11,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import torch
-import torch.nn.functional as F
 from rich.console import Console
 from rich.table import Table
 from torch import nn
 
 from neuralab.errors import UserError
-from neuralab.models.keras.core import Layer, MaxPooling2D, Shape
+from neuralab.models.keras.core import Layer, Shape
 from neuralab.models.keras.graph import KerasTensor, topological
 
 
@@ -102,31 +101,9 @@ class SequentialNetwork(Network):
         layers = self.ordered_layers()
         if layers and not layers[0].built:
             self.build_for(tuple(x.shape[1:]))
-        deferrable = not has_hooks(self)  # a hook on a layer must see that layer's own output
-        relu_pending = False
         for index, layer in enumerate(layers):
-            following = layers[index + 1] if index + 1 < len(layers) else None
-            if logits and following is None:
-                x = layer.call(x)
-            elif deferrable and relu_commutes_with(layer, following):
-                x, relu_pending = layer.call(x), True
-                continue
-            else:
-                x = layer(x)
-            if relu_pending:
-                x, relu_pending = F.relu(x), False
+            x = layer.call(x) if logits and index == len(layers) - 1 else layer(x)
         return x
-
-
-def relu_commutes_with(layer: Layer, following: Layer | None) -> bool:
-    """A ReLU followed by max-pooling can run after the pooling instead: the same values and gradients
-    (max and ReLU commute) for a quarter of the ReLU work. The tutorial's `Conv2D(activation='relu')` then
-    `MaxPooling2D` trains 1.8x faster per step that way in bf16 on a 2-core CPU."""
-    return layer.activation == "relu" and isinstance(following, MaxPooling2D) and following.activation is None
-
-
-def has_hooks(module: nn.Module) -> bool:
-    return any(m._forward_hooks or m._forward_pre_hooks for m in module.modules())
 
 
 class FunctionalNetwork(Network):
