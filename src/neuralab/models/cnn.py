@@ -81,7 +81,8 @@ class FeatureClassifier(nn.Module):
 def simple_cnn(input_shape: tuple[int, ...], num_classes: int, hidden: int = 128) -> nn.Module:
     channels = input_shape[0]
     # Pooling before the ReLU computes the same function (max-pooling and ReLU commute, values and
-    # gradients alike) with a quarter of the ReLU work: about 1.2x faster bf16 training steps on a 2-core CPU.
+    # gradients alike) with a quarter of the ReLU work: 1.1-1.2x faster bf16 training steps on a 2-core CPU
+    # (benchmarks/pool_relu_order.py).
     # The convolutions keep their indices (features.0, features.3), so older weights still load.
     features = nn.Sequential(
         nn.Conv2d(channels, 32, 3, padding=1),
