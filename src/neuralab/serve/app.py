@@ -20,8 +20,10 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from neuralab.serve.batching import MicroBatcher
+from neuralab.serve.errors import error_response
+from neuralab.serve.fast_path import PredictFastPath
 from neuralab.serve.inputs import InputError
-from neuralab.serve.monitoring import LOG, Metrics, ObservabilityMiddleware, request_id_of
+from neuralab.serve.monitoring import INTERNAL_ERROR, LOG, Metrics, ObservabilityMiddleware, request_id_of
 from neuralab.serve.predictor import Predictor
 from neuralab.serve.routes import router
 from neuralab.serve.settings import ServeSettings
@@ -36,8 +38,7 @@ def app_from_env() -> FastAPI:
 
 
 def _error(request: Request, status: int, code: str, message: str) -> JSONResponse:
-    body = {"error": {"code": code, "message": message}, "request_id": request_id_of(request.scope)}
-    return JSONResponse(body, status_code=status)
+    return error_response(request_id_of(request.scope), status, code, message)
 
 
 def _add_error_handlers(app: FastAPI) -> None:
@@ -61,7 +62,7 @@ def _add_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def server_error(request: Request, err: Exception) -> JSONResponse:
         LOG.exception("internal error (request id %s)", request_id_of(request.scope))
-        return _error(request, 500, "internal", "internal server error; the server log has the request id")
+        return _error(request, 500, "internal", INTERNAL_ERROR)
 
 
 def create_app(run_dir: Path, settings: ServeSettings | None = None) -> FastAPI:
@@ -96,6 +97,7 @@ def create_app(run_dir: Path, settings: ServeSettings | None = None) -> FastAPI:
         description=f"Predictions from the run `{predictor.run_dir.name}` ({predictor.card['architecture']}).",
         lifespan=lifespan,
     )
+    app.add_middleware(PredictFastPath)  # added first, so it runs inside the observability layer
     app.add_middleware(ObservabilityMiddleware, metrics=metrics, max_body_bytes=settings.max_body_bytes)
     _add_error_handlers(app)
     app.include_router(router)

@@ -17,6 +17,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, disable_cre
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 LOG = logging.getLogger("neuralab.serve")
+INTERNAL_ERROR = "internal server error; the server log has the request id"
 # prometheus_client's multiprocess mode: each worker writes its samples to files in this folder, set
 # before the workers start (`serve --workers N` does), and a scrape of any worker sums them all.
 MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"
@@ -89,7 +90,7 @@ class ObservabilityMiddleware:
         request_id = given.decode() if _SAFE_ID.match(given) else uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = request_id
         start = time.perf_counter()
-        status = {"code": 500}
+        status: dict[str, int | bool] = {"code": 500}
         received = {"bytes": 0}
 
         declared = headers.get(b"content-length", b"")
@@ -114,12 +115,21 @@ class ObservabilityMiddleware:
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
                 status["code"] = message["status"]
+                status["started"] = True
                 message.setdefault("headers", [])
                 message["headers"] = [*message["headers"], (REQUEST_ID_HEADER, request_id.encode())]
             await send(message)
 
         try:
             await self.app(scope, limited_receive, send_with_id)
+        except Exception:
+            if status.get("started"):
+                raise
+            # Answered here rather than by Starlette's outermost layer, which answers and then re-raises,
+            # so uvicorn drops the connection: a keep-alive client would find it reset on its next request.
+            LOG.exception("internal error (request id %s)", request_id)
+            status["code"] = 500
+            await _send_json(send, 500, request_id, "internal", INTERNAL_ERROR, close=False)
         finally:
             self._record(scope, request_id, status["code"], start, received["bytes"])
 
@@ -138,13 +148,13 @@ class ObservabilityMiddleware:
             }))  # fmt: skip
 
 
-async def _send_json(send: Send, status: int, request_id: str, code: str, message: str) -> None:
+async def _send_json(send: Send, status: int, request_id: str, code: str, message: str, close: bool = True) -> None:
     body = json.dumps({"error": {"code": code, "message": message}, "request_id": request_id}).encode()
-    await send({
-        "type": "http.response.start", "status": status,
-        "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-                    (REQUEST_ID_HEADER, request_id.encode()), (b"connection", b"close")],
-    })  # fmt: skip
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+               (REQUEST_ID_HEADER, request_id.encode())]  # fmt: skip
+    if close:  # the body was never read: the connection cannot carry another request
+        headers.append((b"connection", b"close"))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
 

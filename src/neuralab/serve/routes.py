@@ -19,10 +19,24 @@ from neuralab.explain.overlay import overlay_png
 from neuralab.serve.inputs import InputError
 from neuralab.serve.monitoring import request_id_of
 from neuralab.serve.schemas import BatchRequest, BatchResponse, ErrorResponse, Health, PredictRequest, PredictResponse
-from neuralab.serve.state import ServeState, batch_inputs, get_state, predict_inputs, single_input
+from neuralab.serve.state import (
+    ServeState,
+    batch_inputs,
+    get_state,
+    predict_inputs,
+    predict_payload,
+    single_input,
+)
 
 router = APIRouter()
-State = Annotated[ServeState, Depends(get_state)]
+
+
+async def _state(request: Request) -> ServeState:
+    """Async on purpose: FastAPI runs a plain `def` dependency in its thread pool, a thread hop per request."""
+    return get_state(request)
+
+
+State = Annotated[ServeState, Depends(_state)]
 Single = Annotated[tuple[torch.Tensor, int], Depends(single_input)]
 PredictInputs = Annotated[tuple[list[torch.Tensor], int, bool], Depends(predict_inputs)]
 Batch = Annotated[tuple[list[torch.Tensor], int], Depends(batch_inputs)]
@@ -66,14 +80,7 @@ async def predict(
     top_k: int | None = Query(None, ge=1, le=1000, description="overrides the body's top_k"),
 ) -> JSONResponse:
     """One input; or, for the tutorial's `{"data": [...]}` body, `{"predictions": [...]}` for each row."""
-    tensors, body_k, tutorial = inputs
-    probs = np.stack(await state.batcher.submit_many(tensors))
-    rows = state.prediction_body(probs, top_k or body_k)
-    if state.predictor.series is not None:
-        return JSONResponse({"forecast": rows[0], "request_id": request_id_of(request.scope)})
-    body = {"predictions": rows} if tutorial else rows[0]
-    notes = getattr(request.state, "notes", None) or {}  # a regression's unseen categories and filled gaps
-    return JSONResponse({**body, **notes, "request_id": request_id_of(request.scope)})
+    return JSONResponse(await predict_payload(request, state, inputs, top_k))
 
 
 @router.post(

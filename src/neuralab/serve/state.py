@@ -20,7 +20,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from neuralab.serve.batching import MicroBatcher
 from neuralab.serve.inputs import InputError, InputLimits, array_to_tensor, decode_base64, decode_image, text_to_tensor
-from neuralab.serve.monitoring import Metrics
+from neuralab.serve.monitoring import Metrics, request_id_of
 from neuralab.serve.predictor import Predictor
 from neuralab.serve.schemas import BatchRequest, Instance, PredictRequest
 from neuralab.serve.settings import ServeSettings
@@ -184,3 +184,17 @@ async def predict_inputs(request: Request) -> tuple[list[torch.Tensor], int, boo
         return rows, 5, True
     tensor, top_k = await single_input(request)
     return [tensor], top_k, False
+
+
+async def predict_payload(
+    request: Request, state: ServeState, inputs: tuple[list[torch.Tensor], int, bool], top_k: int | None
+) -> dict[str, Any]:
+    """The JSON body /predict answers with, whichever path (FastAPI's route or the fast path) parsed it."""
+    tensors, body_k, tutorial = inputs
+    probs = np.stack(await state.batcher.submit_many(tensors))
+    rows = state.prediction_body(probs, top_k or body_k)
+    if state.predictor.series is not None:
+        return {"forecast": rows[0], "request_id": request_id_of(request.scope)}
+    body = {"predictions": rows} if tutorial else rows[0]
+    notes = getattr(request.state, "notes", None) or {}  # a regression's unseen categories and filled gaps
+    return {**body, **notes, "request_id": request_id_of(request.scope)}
