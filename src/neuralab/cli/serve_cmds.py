@@ -31,7 +31,7 @@ def serve(
         DEFAULTS.max_pixels / 1e6
     ),
     threads: Annotated[int | None, typer.Option(help="torch threads per worker (default: cores / workers)")] = None,
-    log_level: Annotated[str, typer.Option(help="info logs one JSON line per request")] = "info",
+    log_level: Annotated[str, typer.Option(help="info logs one JSON line per request")] = DEFAULTS.log_level,
     trust_code: Annotated[
         bool, typer.Option("--trust-code", help="run the Python builder the run folder names (only for code you trust)")
     ] = False,
@@ -57,6 +57,7 @@ def serve(
         max_pixels=int(max_megapixels * 1e6),
         threads=threads or max(1, (os.cpu_count() or 1) // workers),
         trust_code=trust_code,
+        log_level=log_level,
     )
     configure_logging(log_level)
     err_console.print(
@@ -69,14 +70,15 @@ def serve(
         import tempfile
 
         from neuralab.serve.monitoring import MULTIPROCESS_DIR
+        from neuralab.serve.workers import run_workers
 
         create_app(run_dir, settings)  # fail here, once, with a clear message, rather than in every worker
         os.environ.update(settings.to_env(run_dir))
         metrics_dir = tempfile.mkdtemp(prefix="neuralab-metrics-")  # fresh: no counts from an earlier server
         os.environ[MULTIPROCESS_DIR] = metrics_dir
         try:
-            uvicorn.run("neuralab.serve.app:app_from_env", factory=True, host=host, port=port, workers=workers,
-                        log_level="warning", access_log=False)  # fmt: skip
+            run_workers(uvicorn.Config("neuralab.serve.app:app_from_env", factory=True, host=host, port=port,
+                                       workers=workers, log_level="warning", access_log=False))  # fmt: skip
         finally:
             shutil.rmtree(metrics_dir, ignore_errors=True)
 

@@ -23,7 +23,14 @@ from neuralab.serve.batching import MicroBatcher
 from neuralab.serve.errors import error_response
 from neuralab.serve.fast_path import PredictFastPath
 from neuralab.serve.inputs import InputError
-from neuralab.serve.monitoring import INTERNAL_ERROR, LOG, Metrics, ObservabilityMiddleware, request_id_of
+from neuralab.serve.monitoring import (
+    INTERNAL_ERROR,
+    LOG,
+    Metrics,
+    ObservabilityMiddleware,
+    configure_logging,
+    request_id_of,
+)
 from neuralab.serve.predictor import Predictor
 from neuralab.serve.routes import router
 from neuralab.serve.settings import ServeSettings
@@ -33,8 +40,13 @@ __all__ = ["ServeSettings", "app_from_env", "create_app"]
 
 
 def app_from_env() -> FastAPI:
-    """The factory uvicorn's worker processes call (settings come through the environment)."""
-    return create_app(*ServeSettings.from_env())
+    """The factory uvicorn's worker processes call (settings come through the environment).
+
+    A worker is a fresh process: its logging is configured here, or its access log would be lost.
+    """
+    run_dir, settings = ServeSettings.from_env()
+    configure_logging(settings.log_level)
+    return create_app(run_dir, settings)
 
 
 def _error(request: Request, status: int, code: str, message: str) -> JSONResponse:

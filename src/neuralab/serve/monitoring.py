@@ -144,7 +144,7 @@ class ObservabilityMiddleware:
             LOG.info(json.dumps({
                 "ts": round(time.time(), 3), "request_id": request_id, "method": scope.get("method"),
                 "path": path, "status": status, "ms": round(elapsed * 1000, 2), "bytes_in": body_bytes,
-                "client": client[0],
+                "client": client[0], "pid": os.getpid(),
             }))  # fmt: skip
 
 

@@ -27,6 +27,7 @@ class ServeSettings:
     max_batch_items: int = 256
     threads: int | None = None
     trust_code: bool = False  # rebuild a model whose folder names an import path (see neuralab.models.sources)
+    log_level: str = "info"  # info: one JSON line per request, from every worker process
 
     @property
     def limits(self) -> InputLimits:
@@ -51,6 +52,7 @@ class ServeSettings:
                     "max_wait_ms": float,
                     "backend": str,
                     "precision": str,
+                    "log_level": str,
                     "trust_code": lambda v: v == "True",
                 }
                 values[f.name] = kind.get(f.name, int)(raw)
