@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import socket
+import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -68,3 +71,40 @@ def test_the_cli_names_a_taken_port(digits_run: Path) -> None:
         result = run_cli("serve", str(digits_run), "--port", str(port), "--workers", "2")
     assert result.returncode == 2, result.stderr
     assert f"127.0.0.1:{port}" in result.stderr and "Traceback" not in result.stderr
+
+
+def _worker_pids(supervisor: int) -> set[int]:
+    """The supervisor's spawned workers (not multiprocessing's resource tracker)."""
+    children = Path(f"/proc/{supervisor}/task/{supervisor}/children").read_text().split()
+    pids = set()
+    for pid in map(int, children):
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except FileNotFoundError:
+            continue
+        if b"spawn_main" in cmdline:
+            pids.add(pid)
+    return pids
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="reads the process tree from /proc")
+def test_a_killed_worker_is_replaced_and_the_other_answers_meanwhile(digits_run: Path, tmp_path: Path) -> None:
+    server = start_server(digits_run, tmp_path / "server.log", "--workers", "2", "--log-level", "warning")
+    try:
+        workers = _worker_pids(server.process.pid)
+        assert len(workers) == 2, workers
+        victim = min(workers)
+        os.kill(victim, signal.SIGKILL)
+        time.sleep(0.5)
+        with ThreadPoolExecutor(8) as pool:  # fresh connections: none may reach the dead worker's socket
+            codes = list(pool.map(lambda i: _health_on_a_fresh_connection(server.url, f"k{i}"), range(24)))
+        assert codes == [200] * 24
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            replaced = _worker_pids(server.process.pid)
+            if len(replaced) == 2 and victim not in replaced:
+                break
+            time.sleep(0.5)
+        assert len(replaced) == 2 and victim not in replaced, replaced
+    finally:
+        stop_server(server)
