@@ -24,7 +24,6 @@ from neuralab.serve.errors import error_response
 from neuralab.serve.fast_path import PredictFastPath
 from neuralab.serve.inputs import InputError
 from neuralab.serve.monitoring import (
-    INTERNAL_ERROR,
     LOG,
     Metrics,
     ObservabilityMiddleware,
@@ -54,7 +53,10 @@ def _error(request: Request, status: int, code: str, message: str) -> JSONRespon
 
 
 def _add_error_handlers(app: FastAPI) -> None:
-    """Every failure answers JSON with a code, a message and the request id; never a bare traceback."""
+    """Every failure answers JSON with a code, a message and the request id; never a bare traceback.
+
+    An unexpected exception is answered by ObservabilityMiddleware (JSON 500, logged, connection kept).
+    """
 
     @app.exception_handler(InputError)
     async def input_error(request: Request, err: InputError) -> JSONResponse:
@@ -70,11 +72,6 @@ def _add_error_handlers(app: FastAPI) -> None:
         if err.status_code == 404:
             message = f"no route {request.method} {request.url.path}; see /docs"
         return _error(request, err.status_code, f"http_{err.status_code}", message)
-
-    @app.exception_handler(Exception)
-    async def server_error(request: Request, err: Exception) -> JSONResponse:
-        LOG.exception("internal error (request id %s)", request_id_of(request.scope))
-        return _error(request, 500, "internal", INTERNAL_ERROR)
 
 
 def create_app(run_dir: Path, settings: ServeSettings | None = None) -> FastAPI:
