@@ -2,6 +2,16 @@
 
 from __future__ import annotations
 
+import os
+
+
+def usable_cores() -> int:
+    """The cores this process may use (respects taskset/cgroup affinity, unlike os.cpu_count)."""
+    try:
+        return max(len(os.sched_getaffinity(0)), 1)
+    except AttributeError:  # not on Linux
+        return max(os.cpu_count() or 1, 1)
+
 
 def cpu_has_amx() -> bool:
     """AMX tiles (Intel Sapphire Rapids and later) run bf16 convolutions and matmuls several times faster than fp32."""

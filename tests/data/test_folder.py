@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +33,20 @@ def test_folder_loads_and_batches_with_workers(tmp_path: Path) -> None:
     loader = BatchLoader(data.train, 4, data.preprocess, shuffle=True, num_workers=2)
     x, y = next(iter(loader))
     assert x.shape == (4, 3, 16, 16) and x.dtype == torch.float32 and y.dtype == torch.int64
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="CPU affinity is Linux's")
+def test_workers_are_capped_at_the_usable_cores_and_batches_stay_the_same(tmp_path: Path) -> None:
+    data = load_image_folder(LoadOptions(data_dir=make_folder(tmp_path / "imgs"), image_size=16))
+    in_process = [y for _, y in BatchLoader(data.train, 4, data.preprocess, shuffle=True, seed=3)]
+    cores = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, {min(cores)})  # as `taskset -c N` or a one-core container would
+    try:
+        loader = BatchLoader(data.train, 4, data.preprocess, shuffle=True, seed=3, num_workers=8)
+        assert loader.num_workers == 1
+        assert [y.tolist() for _, y in loader] == [y.tolist() for y in in_process]
+    finally:
+        os.sched_setaffinity(0, cores)
 
 
 def test_empty_class_folder_is_named(tmp_path: Path) -> None:

@@ -23,6 +23,7 @@ from neuralab.data.augment import BatchAugment
 from neuralab.data.folder import FolderSamples
 from neuralab.data.registry import Samples, TensorSamples
 from neuralab.data.transforms import Preprocess
+from neuralab.hardware import usable_cores
 
 _MIX = 1_000_003
 _MASK = (1 << 62) - 1
@@ -87,7 +88,9 @@ class BatchLoader:
         self.channels_last = channels_last
         # Every rank must take every step (DDP's all-reduce), so sharded training drops the ragged batch.
         self.drop_last = (drop_last or (world_size > 1 and shuffle)) and len(samples) > batch_size
-        self.num_workers = num_workers
+        # More worker processes than usable cores only queue for them (torch warns): a container or
+        # taskset limited to one core gets one worker, whatever data.num_workers asks.
+        self.num_workers = min(num_workers, usable_cores())
         self.sample_weights = sample_weights  # oversampling: each epoch draws len(samples) with replacement
         self.epoch = 0
         self.start_batch = 0

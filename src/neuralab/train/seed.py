@@ -9,13 +9,12 @@ from typing import Any
 import numpy as np
 import torch
 
+from neuralab.hardware import usable_cores
+
 
 def default_threads() -> int:
-    """The cores this process may use (respects taskset/cgroup affinity, unlike os.cpu_count)."""
-    try:
-        return max(len(os.sched_getaffinity(0)), 1)
-    except AttributeError:  # not on Linux
-        return max(os.cpu_count() or 1, 1)
+    """One thread per core this process may use."""
+    return usable_cores()
 
 
 def seed_everything(seed: int, threads: int | None = None, deterministic: bool = False) -> dict[str, Any]:
