@@ -43,7 +43,7 @@ class DataConfig(_Section):
                                "seasonal-naive baseline and MASE")  # fmt: skip
     test_fraction: float = Field(0.2, gt=0, lt=0.9, description="forecast: the last share of steps, held out to test")
     test_file: Path | None = Field(None, description="CSV of test rows (otherwise a stratified 20% is held out)")
-    num_workers: int = Field(2, ge=0, description="DataLoader workers for folder datasets")
+    num_workers: int = Field(2, ge=0, description="DataLoader workers for folder datasets (at most the usable cores)")
     text_column: str = Field("text", description="CSV column holding the text (csv-text)")
     text_level: Literal["auto", "word", "char", "char-bigram"] = Field(
         "auto", description="tokens: words, or characters (+ bigrams) for Chinese/Japanese; auto reads the script"

@@ -22,6 +22,7 @@ from neuralab.errors import UserError
 from neuralab.federated.flower import ClientJob, RoundLog, require_flower, server_app, simulate
 from neuralab.federated.local import LocalTraining, build_global_model, plain_state
 from neuralab.federated.partition import PartitionScheme, label_skew, partition
+from neuralab.hardware import usable_cores
 from neuralab.models import summarize
 from neuralab.pipeline.artifacts import save_errors, save_test_predictions
 from neuralab.pipeline.machinery import open_run, start_process
@@ -31,7 +32,6 @@ from neuralab.runs import RunPaths, atomic_write_json, atomic_write_text, model_
 from neuralab.train import Device, Trainer
 from neuralab.train.losses import cross_entropy
 from neuralab.train.metrics import classification_metrics
-from neuralab.train.seed import default_threads
 
 STRATEGIES = ("fedavg", "fedprox")
 
@@ -92,7 +92,7 @@ def federate(cfg: RunConfig, settings: FederatedSettings, console: Console | Non
     )
     evaluator = _Evaluator(cfg, prepared, model, device)
     log = RoundLog(on_round=_RoundWriter(paths, console, time.perf_counter()).write)
-    cpus = default_threads()
+    cpus = usable_cores()
     local = LocalTraining(settings.local_epochs, settings.proximal_mu, settings.rounds, settings.anneal)
     job = ClientJob(cfg, shards, model_args, local,
                     threads=1 if settings.clients > 1 else cpus)  # fmt: skip

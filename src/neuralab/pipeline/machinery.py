@@ -17,6 +17,7 @@ from rich.console import Console
 
 from neuralab.config import AnyRunConfig, FitRunConfig
 from neuralab.diagnose import Finding, GradientMonitor
+from neuralab.hardware import usable_cores
 from neuralab.pipeline.tracking import abort_trackers
 from neuralab.runs import RunPaths, atomic_write_json, atomic_write_text, new_run_dir, read_config
 from neuralab.train import Trainer, TrainingInterrupted, distributed, load_checkpoint
@@ -31,7 +32,7 @@ from neuralab.train.callbacks import (
     ResumeCheckpoint,
 )
 from neuralab.train.device import pick_device
-from neuralab.train.seed import default_threads, seed_everything
+from neuralab.train.seed import seed_everything
 from neuralab.train.state import TrainState
 from neuralab.train.trainer import Loader
 
@@ -52,7 +53,7 @@ def start_process(cfg: AnyRunConfig) -> dict[str, Any]:
     Returns what summary.json records to repeat the run (seed, threads, determinism, process count).
     """
     ranks = distributed.init_from_env(pick_device(cfg.train.device).type)
-    threads = cfg.train.threads or distributed.threads_per_rank(default_threads(), ranks)
+    threads = cfg.train.threads or distributed.threads_per_rank(usable_cores(), ranks)
     record = seed_everything(cfg.train.seed, threads, cfg.train.deterministic)
     if ranks.is_distributed:
         record["world_size"] = ranks.world_size

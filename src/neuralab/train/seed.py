@@ -12,16 +12,11 @@ import torch
 from neuralab.hardware import usable_cores
 
 
-def default_threads() -> int:
-    """One thread per core this process may use."""
-    return usable_cores()
-
-
 def seed_everything(seed: int, threads: int | None = None, deterministic: bool = False) -> dict[str, Any]:
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
-    threads = threads or default_threads()
+    threads = threads or usable_cores()
     torch.set_num_threads(threads)
     if deterministic:
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
