@@ -132,23 +132,29 @@ def test_each_trial_is_an_mlflow_child_of_the_study(tmp_path: Path) -> None:
 def test_a_killed_workers_trial_is_failed_and_run_again(tmp_path: Path) -> None:
     """SIGKILL a worker mid-trial: the next worker marks that trial FAILED (its heartbeat stopped) and
     runs its parameters again, instead of leaving it RUNNING forever."""
-    config = write_config(tmp_path / "c.yaml", train={"epochs": 60})  # long enough to be killed mid-trial
+    # a trial that never ends on its own: under CI load a 60-epoch one could finish between two polls
+    config = write_config(tmp_path / "c.yaml", train={"epochs": 100_000})
     study_dir = tmp_path / "study"
     cmd = [sys.executable, "-m", "neuralab.cli.main", "tune", str(config), "--out", str(study_dir), "--trials", "1",
            "--pruner", "none", "--heartbeat", "1"]  # fmt: skip
-    doomed = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    storage = f"sqlite:///{study_dir / 'study.db'}"
-    deadline = time.monotonic() + 120
-    running: list[optuna.trial.FrozenTrial] = []
-    while not running and time.monotonic() < deadline and doomed.poll() is None:
-        time.sleep(0.5)
-        with contextlib.suppress(Exception):  # the study may not exist yet
-            study = optuna.load_study(study_name="neuralab", storage=storage)
-            running = study.get_trials(states=(optuna.trial.TrialState.RUNNING,))
-    assert running, "the worker never started a trial"
-    time.sleep(2)  # a heartbeat or two, mid-trial
-    doomed.send_signal(signal.SIGKILL)
-    doomed.wait(timeout=30)
+    log = tmp_path / "doomed.log"
+    with log.open("wb") as sink:
+        doomed = subprocess.Popen(cmd, stdout=sink, stderr=subprocess.STDOUT)
+        try:
+            storage = f"sqlite:///{study_dir / 'study.db'}"
+            deadline = time.monotonic() + 180
+            running: list[optuna.trial.FrozenTrial] = []
+            while not running and time.monotonic() < deadline and doomed.poll() is None:
+                time.sleep(0.25)
+                with contextlib.suppress(Exception):  # the study may not exist yet
+                    study = optuna.load_study(study_name="neuralab", storage=storage)
+                    running = study.get_trials(states=(optuna.trial.TrialState.RUNNING,))
+            assert running, f"the worker never started a trial (exit {doomed.poll()}): {log.read_text()[-2000:]}"
+            time.sleep(2)  # a heartbeat or two, mid-trial
+            assert doomed.poll() is None, f"the worker ended before it was killed: {log.read_text()[-2000:]}"
+        finally:
+            doomed.send_signal(signal.SIGKILL)
+            doomed.wait(timeout=30)
     time.sleep(3.5)  # the grace period (3 heartbeats) passes with no beat
     survivor = run_cli("tune", str(config), "--out", str(study_dir), "--trials", "1", "--pruner", "none",
                        "--heartbeat", "1", "--set", "train.epochs=2")  # fmt: skip
