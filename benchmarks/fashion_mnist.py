@@ -9,12 +9,13 @@ Prints one JSON line. Each part runs in its own subprocess, so peak RSS is per p
   recipe       `neuralab train --dataset fashion-mnist` with nothing else: test accuracy after every
                epoch against cumulative training seconds (time to 92% / 93%), peak RSS
   targets      (not in the default parts: about 30 min) issue 18's two accuracy targets as the final
-               model is trained: the recipe on all 60,000 training images (`data.val_fraction=0`), one
-               group of --seeds for 15 epochs (>= 94.0% mean in <= 300 s each) and one for 3 epochs
-               (>= 93.0% mean in <= 60 s); per-seed accuracy and training seconds from group.json
+               model is trained: on all 60,000 training images (`data.val_fraction=0`), one group of
+               --seeds with the recipe for 15 epochs (>= 94.0% mean in <= 300 s each) and one with the
+               60 s arm's settings (TARGETS; >= 93.0% mean in <= 60 s); --budgets 60 runs that arm
+               alone; per-seed accuracy and training seconds from group.json
 
 Usage: python benchmarks/fashion_mnist.py [--steps 300] [--parts matmul,tutorial,simple_cnn,recipe] [--full]
-       python benchmarks/fashion_mnist.py --parts targets [--seeds 0,1,2,3,4]
+       python benchmarks/fashion_mnist.py --parts targets [--seeds 0,1,2,3,4] [--budgets 300,60]
 """
 
 from __future__ import annotations
@@ -257,16 +258,28 @@ def part_recipe(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+# issue 18's two accuracy targets: budget in seconds -> (goal, the command's settings). The 60 s arm is the
+# recipe with a 16-channel first group (1.6x the images/s: that group works on 27x27 maps) for 6 epochs,
+# chosen on validation seeds 0-2 on an AMX Xeon (2026-12-04): 93.94% against 93.56% for the recipe at
+# 4 epochs, 93.86% for widths 16,32,96 at 7, 93.82% for 16,64,128 at 5 and 93.15% for one conv per group at 5.
+TARGETS: dict[int, tuple[float, list[str]]] = {
+    300: (0.94, ["--epochs", "15"]),
+    60: (0.93, ["--epochs", "6", "--set", "model.args.widths=[16,48,96]"]),
+}
+
+
 def part_targets(args: argparse.Namespace) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    for epochs, goal, budget in ((15, 0.94, 300.0), (3, 0.93, 60.0)):
+    for budget in (int(b) for b in args.budgets.split(",")):
+        goal, settings = TARGETS[budget]
         with tempfile.TemporaryDirectory(prefix="bench-targets-") as runs:
-            cmd = [sys.executable, "-m", "neuralab", "train", "--dataset", "fashion-mnist", "--epochs", str(epochs),
+            cmd = [sys.executable, "-m", "neuralab", "train", "--dataset", "fashion-mnist", *settings,
                    "--set", "data.val_fraction=0", "--seeds", args.seeds, "--out", runs]  # fmt: skip
             subprocess.run(cmd, stdout=sys.stderr, check=True)
             group = json.loads(next(Path(runs).glob("*/group.json")).read_text())["test"]
         accuracy, seconds = group["accuracy"], group["train_seconds"]["values"]
-        out[f"target_{epochs}_epochs"] = {
+        out[f"target_{budget}_s"] = {
+            "settings": settings,
             "test_accuracy_mean": round(accuracy["mean"], 4),
             "test_accuracy_std": round(accuracy["std"], 4),
             "test_accuracy_values": accuracy["values"],
@@ -308,6 +321,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--full", action="store_true", help="run the tutorial for its full 5 epochs")
     parser.add_argument("--seeds", default="0,1,2,3,4", help="targets: the seeds of each group")
+    parser.add_argument("--budgets", default="300,60", help="targets: which arms (training seconds) to run")
     parser.add_argument("--part", help=argparse.SUPPRESS)  # internal: run one part in this process
     args = parser.parse_args()
     if not (FASHION / "train-images-idx3-ubyte.gz").exists():
@@ -319,7 +333,7 @@ def main() -> None:
     for name in args.parts.split(","):
         cmd = [sys.executable, __file__, "--part", name, "--steps", str(args.steps), "--threads", str(args.threads)]
         cmd += ["--full"] if args.full else []
-        cmd += ["--seeds", args.seeds]
+        cmd += ["--seeds", args.seeds, "--budgets", args.budgets]
         done = subprocess.run(cmd, stdout=subprocess.PIPE, text=True, check=True)
         results |= json.loads(done.stdout.strip().splitlines()[-1])
     if "bf16_matmul_gflops" in results and "recipe_gflops" in results:
