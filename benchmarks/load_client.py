@@ -1,7 +1,8 @@
 """A small HTTP/1.1 load generator (asyncio, raw sockets, keep-alive), the same for every server measured.
 
 Each of C connections sends the same pre-built request back to back; the run stops after
-`--requests` answers or `--seconds`, whichever comes first. Prints one JSON line.
+`--seconds`, or after `--requests` answers if that is set and comes first (0: no cap, the default, so
+every server is measured over the same window). Prints one JSON line.
 Usage: python load_client.py --port P --body FILE --concurrency C [--requests N] [--seconds S]
 """
 
@@ -63,7 +64,7 @@ async def main(args: argparse.Namespace) -> dict[str, object]:
     warm: list[tuple[float, int]] = []
     await worker(args.port, request, time.perf_counter() + 2, [20], warm)
     results: list[tuple[float, int]] = []
-    budget = [args.requests]
+    budget = [args.requests or 1 << 62]
     start = time.perf_counter()
     stop_at = start + args.seconds
     await asyncio.gather(*(worker(args.port, request, stop_at, budget, results) for _ in range(args.concurrency)))
@@ -91,6 +92,6 @@ if __name__ == "__main__":
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--body", required=True)
     parser.add_argument("--concurrency", type=int, default=1)
-    parser.add_argument("--requests", type=int, default=3000)
+    parser.add_argument("--requests", type=int, default=0)
     parser.add_argument("--seconds", type=float, default=10.0)
     print(json.dumps(asyncio.run(main(parser.parse_args()))))
