@@ -326,6 +326,8 @@ def main() -> None:
     args = parser.parse_args()
     if not (FASHION / "train-images-idx3-ubyte.gz").exists():
         sys.exit("needs Debian's dataset-fashion-mnist (apt-get install dataset-fashion-mnist)")
+    if any(b.strip() not in {str(t) for t in TARGETS} for b in args.budgets.split(",")):
+        sys.exit(f"--budgets takes {','.join(map(str, TARGETS))} (training seconds), not {args.budgets!r}")
     if args.part:
         print(json.dumps(PARTS[args.part](args)))
         return
