@@ -72,8 +72,10 @@ def test_text_models_refuse_images() -> None:
 
 
 def test_simple_lstm_learns_to_tell_sine_from_square_waves() -> None:
-    """Mean test accuracy over 3 seeds: one LSTM run can stall (measured with 1,000 training waves:
-    100, 100, 99.0 and 89.5% for seeds 0-3; with 500, seed 0 sat exactly at 90.0%)."""
+    """The median test accuracy of 5 seeds: an LSTM run can stall, and which seed does depends on the
+    machine (AMD EPYC, fp32: 100, 100, 99.0 and 89.5% for seeds 0-3; AMX Xeon, where `auto` trains in
+    bf16: seed 2 of 0-11 sat at 62.5% and the other eleven reached 100%, which sank a 3-seed mean in CI).
+    The median still fails if three of five seeds stall."""
     rng = np.random.default_rng(0)
     t = np.linspace(0, 4 * np.pi, 40)
     x, y = [], []
@@ -86,10 +88,10 @@ def test_simple_lstm_learns_to_tell_sine_from_square_waves() -> None:
         y.append(label)
     x_arr, y_arr = np.asarray(x, np.float32), np.asarray(y)
     accuracies = []
-    for seed in range(3):
+    for seed in range(5):
         torch.manual_seed(seed)
         model = KerasModel(create_model("sequence_lstm", (40, 2), 2))
         model.compile(optimizer="adam", lr=3e-3)
         model.fit(x_arr[:1000], y_arr[:1000], epochs=20, batch_size=32)
         accuracies.append(model.evaluate(x_arr[1000:], y_arr[1000:])[1])
-    assert sum(accuracies) / 3 > 0.9, accuracies
+    assert sorted(accuracies)[2] > 0.95, accuracies
