@@ -25,7 +25,7 @@ def dense_model() -> nn.Module:
 
 @pytest.mark.parametrize(
     ("units", "conv", "dense"),
-    [("amx", "bf16-mixed", "bf16-mixed"), ("avx512_bf16", "bf16-mixed", "32"), (None, "32", "32")],
+    [("amx", "bf16-mixed", "32"), ("avx512_bf16", "bf16-mixed", "32"), (None, "32", "32")],
 )
 def test_auto_precision_by_bf16_units(
     monkeypatch: pytest.MonkeyPatch, conv_model: nn.Module, dense_model: nn.Module, units: str | None,
