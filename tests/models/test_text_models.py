@@ -95,3 +95,27 @@ def test_simple_lstm_learns_to_tell_sine_from_square_waves() -> None:
         model.fit(x_arr[:1000], y_arr[:1000], epochs=20, batch_size=32)
         accuracies.append(model.evaluate(x_arr[1000:], y_arr[1000:])[1])
     assert sorted(accuracies)[2] > 0.95, accuracies
+
+
+@pytest.mark.parametrize("cell", [torch.nn.LSTM, torch.nn.GRU])
+@pytest.mark.parametrize(("bidirectional", "layers"), [(True, 1), (True, 2), (False, 2)])
+def test_padded_recurrence_is_the_packed_one(cell: type, bidirectional: bool, layers: int) -> None:
+    """run_recurrent computes what nn.LSTM/GRU computes on a PackedSequence: outputs and gradients."""
+    from torch.nn.utils.rnn import pack_padded_sequence
+
+    from neuralab.models.text import run_recurrent
+
+    torch.manual_seed(0)
+    rnn = cell(7, 5, num_layers=layers, batch_first=True, bidirectional=bidirectional).eval()
+    x = torch.randn(6, 11, 7, requires_grad=True)
+    lengths = torch.tensor([11, 1, 4, 7, 11, 2])
+    _, state = rnn(pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False))
+    hidden = state[0] if isinstance(state, tuple) else state
+    expected = hidden[-(2 if bidirectional else 1) :].transpose(0, 1).reshape(6, -1)
+    ours = torch.cat(run_recurrent(rnn, x, lengths), dim=-1)
+    torch.testing.assert_close(ours, expected, atol=1e-6, rtol=1e-5)
+    weights = torch.randn_like(ours)
+    grad_expected = torch.autograd.grad((expected * weights).sum(), [x, *rnn.parameters()])
+    grad_ours = torch.autograd.grad((ours * weights).sum(), [x, *rnn.parameters()])
+    for a, b in zip(grad_ours, grad_expected, strict=True):
+        torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-4)

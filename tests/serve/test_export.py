@@ -6,10 +6,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 from neuralab.errors import UserError
-from neuralab.serve.export import export_run, sample_batch
+from neuralab.serve.export import _export_onnx, export_run, sample_batch
 from neuralab.serve.inputs import InputLimits, text_to_tensor
 from neuralab.serve.predictor import Predictor
 from tests.conftest import needs_fortunes, run_cli
@@ -58,9 +59,19 @@ def test_export_errors(digits_run: Path, tmp_path: Path) -> None:
 
 
 @needs_fortunes
-def test_text_model_exports_to_onnx_and_serves_the_same_probabilities(tmp_path: Path) -> None:
-    """A TF-IDF text_bag (token ids in, term counts computed in the graph) through ONNX."""
-    result = run_cli("train", "--dataset", "fortunes-zh", "--epochs", "2", "--out", str(tmp_path), "--name", "zh")
+@pytest.mark.parametrize(
+    "model_args",
+    [
+        [],  # the recipe's TF-IDF text_bag: token ids in, term counts computed in the graph
+        ["--model", "text_rnn", "--set", "model.args.hidden=16"],  # left-aligning scatter, bi-LSTM, reversal
+        ["--model", "text_transformer", "--set", "model.args.layers=1"],  # padding mask
+    ],
+    ids=["text_bag", "text_rnn", "text_transformer"],
+)
+def test_text_model_exports_to_onnx_and_serves_the_same_probabilities(tmp_path: Path, model_args: list[str]) -> None:
+    """Each text model through ONNX gives the probabilities PyTorch gives, padding and all."""
+    result = run_cli("train", "--dataset", "fortunes-zh", "--epochs", "1", *model_args, "--out", str(tmp_path),
+                     "--name", "zh")  # fmt: skip
     assert result.returncode == 0, result.stderr
     run = tmp_path / "zh"
     result = run_cli("export", str(run), "--format", "onnx")
@@ -69,3 +80,13 @@ def test_text_model_exports_to_onnx_and_serves_the_same_probabilities(tmp_path: 
     texts = ["学而时习之，不亦说乎", "有钱能使鬼推磨", "花开花落花满天", "x"]
     inputs = [text_to_tensor(t, torch_predictor.preprocess, torch_predictor.tokenizer, InputLimits()) for t in texts]
     np.testing.assert_allclose(onnx_predictor.predict_proba(inputs), torch_predictor.predict_proba(inputs), atol=1e-5)
+
+
+def test_a_model_no_onnx_exporter_can_convert_is_named_with_what_to_do(tmp_path: Path) -> None:
+    class Eigen(torch.nn.Module):  # eigh has no ONNX operator in either exporter
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return torch.linalg.eigh(x @ x.transpose(-1, -2)).eigenvalues
+
+    with pytest.raises(UserError, match="neither ONNX exporter could convert this model") as info:
+        _export_onnx(Eigen(), torch.randn(2, 3, 3), tmp_path / "m.onnx")
+    assert "torchscript" in (info.value.hint or "")

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import torch
 from torch import nn
-from torch.nn.utils.rnn import pack_padded_sequence
 
 from neuralab.models.registry import register_model
 
@@ -19,10 +18,16 @@ OOV = 1  # the tokenizer's id for words it has not seen
 
 
 def left_align(tokens: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Move every non-padding id to the front, keeping order; also return the lengths."""
-    is_pad = tokens == PAD
-    order = torch.argsort(is_pad.to(torch.int8), dim=1, stable=True)
-    return tokens.gather(1, order), (~is_pad).sum(dim=1)
+    """Move every non-padding id to the front, keeping order; also return the lengths.
+
+    A scatter to each id's rank among the row's real ids, not a sort: ONNX exports a scatter
+    (its exporter refuses a stable sort). Padding is sent to a spare last column, then dropped.
+    """
+    real = tokens != PAD
+    width = tokens.shape[1]
+    destination = torch.where(real, real.cumsum(dim=1) - 1, width)
+    spare = tokens.new_zeros(tokens.shape[0], width + 1)
+    return spare.scatter(1, destination, tokens)[:, :width], real.sum(dim=1)
 
 
 class TokenClassifier(nn.Module):
@@ -105,13 +110,54 @@ class RecurrentClassifier(TokenClassifier):
 
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
         tokens, lengths = left_align(tokens)
-        packed = pack_padded_sequence(self.embedding(tokens), lengths.clamp_min(1).cpu(), batch_first=True,
-                                      enforce_sorted=False)  # fmt: skip
-        _, state = self.rnn(packed)
-        hidden = state[0] if isinstance(state, tuple) else state  # LSTM: (h, c); GRU: h
-        directions = 2 if self.rnn.bidirectional else 1
-        last = hidden[-directions:].transpose(0, 1).reshape(tokens.shape[0], -1)  # final layer, both directions
+        lengths = lengths.clamp_min(1)  # an empty text is read as one padding token
+        last = torch.cat(run_recurrent(self.rnn, self.embedding(tokens), lengths), dim=-1)
         return self.head(self.dropout(last))
+
+
+def reverse_within(x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    """Each row's first `length` steps in reverse order, the padding after them left in place.
+
+    Applying it twice gives `x` back, so it also puts a reverse pass's outputs back in time order.
+    """
+    steps = torch.arange(x.shape[1], device=x.device)
+    order = torch.where(steps < lengths[:, None], lengths[:, None] - 1 - steps, steps)
+    return x.gather(1, order[:, :, None].expand(-1, -1, x.shape[2]))
+
+
+def run_recurrent(rnn: nn.LSTM | nn.GRU, x: torch.Tensor, lengths: torch.Tensor) -> list[torch.Tensor]:
+    """The final hidden state of each direction of `rnn`'s last layer, over left-aligned padded rows.
+
+    The same function as running `rnn` on a PackedSequence, computed without one: a packed sequence
+    runs PyTorch's step-by-step CPU kernel, while whole padded batches run oneDNN's fused one (2.8x
+    faster forward + backward for a bi-LSTM at batch 32 over up to 200 tokens, 2 cores). Padding
+    only ever follows a row's real steps, so it never reaches the outputs read: the forward pass is
+    read at step length - 1, and the reverse pass runs forward over each row reversed within its
+    length. `rnn`'s own parameters are used (state dicts are unchanged); between layers, `rnn.dropout`
+    applies in training as nn.LSTM applies it.
+    """
+    directions = 2 if rnn.bidirectional else 1
+    function = torch._VF.lstm if isinstance(rnn, nn.LSTM) else torch._VF.gru  # type: ignore[attr-defined]
+    weights = rnn._flat_weights  # per layer, per direction: w_ih, w_hh, b_ih, b_hh
+    per_direction = len(weights) // (rnn.num_layers * directions)
+    zeros = x.new_zeros(1, x.shape[0], rnn.hidden_size)
+    start = (zeros, zeros) if isinstance(rnn, nn.LSTM) else zeros
+    read = (lengths - 1)[:, None, None].expand(-1, 1, rnn.hidden_size)
+    finals: list[torch.Tensor] = []
+    for layer in range(rnn.num_layers):
+        outputs = []
+        for direction in range(directions):
+            first = (layer * directions + direction) * per_direction
+            params = weights[first : first + per_direction]
+            inputs = x if direction == 0 else reverse_within(x, lengths)
+            out = function(inputs, start, params, rnn.bias, 1, 0.0, rnn.training, False, True)[0]
+            outputs.append(out if direction == 0 else reverse_within(out, lengths))
+            if layer == rnn.num_layers - 1:
+                finals.append(out.gather(1, read)[:, 0])  # the reverse pass ends where its reversed row does
+        x = torch.cat(outputs, dim=-1) if directions == 2 else outputs[0]
+        if layer < rnn.num_layers - 1 and rnn.dropout:
+            x = nn.functional.dropout(x, rnn.dropout, rnn.training)
+    return finals
 
 
 class TransformerClassifier(TokenClassifier):

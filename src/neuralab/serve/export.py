@@ -64,11 +64,18 @@ def _export_onnx(model: nn.Module, example: torch.Tensor, path: Path) -> str:
             torch.onnx.export(model, (example,), str(path), dynamo=True, dynamic_shapes=batch_dim,
                               external_data=False, verbose=False, **kwargs)  # fmt: skip
         return "torch.export"
-    except Exception:  # fall back rather than fail: the legacy exporter covers more old-style modules
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            torch.onnx.export(model, (example,), str(path), dynamo=False,
-                              dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}}, **kwargs)  # fmt: skip
+    except Exception as first:  # fall back rather than fail: the legacy exporter covers more old-style modules
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                torch.onnx.export(model, (example,), str(path), dynamo=False,
+                                  dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}}, **kwargs)  # fmt: skip
+        except Exception as second:  # both exporters raise their own untyped errors
+            reasons = "; ".join(str(err).strip().splitlines()[0] for err in (first, second) if str(err).strip())
+            raise UserError(
+                f"neither ONNX exporter could convert this model ({type(model).__name__}): {reasons}",
+                hint="try --format torchscript, or serve the run folder as it is: neuralab serve RUN_DIR",
+            ) from None
         return "torchscript-based"
 
 
