@@ -119,3 +119,11 @@ def test_padded_recurrence_is_the_packed_one(cell: type, bidirectional: bool, la
     grad_ours = torch.autograd.grad((ours * weights).sum(), [x, *rnn.parameters()])
     for a, b in zip(grad_ours, grad_expected, strict=True):
         torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-4)
+
+
+def test_attention_dropout_is_its_own_switch() -> None:
+    default = create_model("text_transformer", (16,), 3, "text", vocab_size=50, dropout=0.2)
+    without = create_model("text_transformer", (16,), 3, "text", vocab_size=50, dropout=0.2, attention_dropout=0.0)
+    assert [layer.self_attn.dropout for layer in default.encoder.layers] == [0.2, 0.2]
+    assert [layer.self_attn.dropout for layer in without.encoder.layers] == [0.0, 0.0]
+    assert all(layer.dropout1.p == 0.2 for layer in without.encoder.layers)  # the residual dropout stays
