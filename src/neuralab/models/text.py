@@ -137,11 +137,8 @@ def run_recurrent(rnn: nn.LSTM | nn.GRU, x: torch.Tensor, lengths: torch.Tensor)
     applies in training as nn.LSTM applies it.
     """
     directions = 2 if rnn.bidirectional else 1
-    function = torch._VF.lstm if isinstance(rnn, nn.LSTM) else torch._VF.gru  # type: ignore[attr-defined]
-    weights = rnn._flat_weights  # per layer, per direction: w_ih, w_hh, b_ih, b_hh
+    weights = [w for w in rnn._flat_weights if w is not None]  # per layer, per direction: w_ih, w_hh, b_ih, b_hh
     per_direction = len(weights) // (rnn.num_layers * directions)
-    zeros = x.new_zeros(1, x.shape[0], rnn.hidden_size)
-    start = (zeros, zeros) if isinstance(rnn, nn.LSTM) else zeros
     read = (lengths - 1)[:, None, None].expand(-1, 1, rnn.hidden_size)
     finals: list[torch.Tensor] = []
     for layer in range(rnn.num_layers):
@@ -150,7 +147,7 @@ def run_recurrent(rnn: nn.LSTM | nn.GRU, x: torch.Tensor, lengths: torch.Tensor)
             first = (layer * directions + direction) * per_direction
             params = weights[first : first + per_direction]
             inputs = x if direction == 0 else reverse_within(x, lengths)
-            out = function(inputs, start, params, rnn.bias, 1, 0.0, rnn.training, False, True)[0]
+            out = _one_direction(rnn, inputs, params)
             outputs.append(out if direction == 0 else reverse_within(out, lengths))
             if layer == rnn.num_layers - 1:
                 finals.append(out.gather(1, read)[:, 0])  # the reverse pass ends where its reversed row does
@@ -158,6 +155,14 @@ def run_recurrent(rnn: nn.LSTM | nn.GRU, x: torch.Tensor, lengths: torch.Tensor)
         if layer < rnn.num_layers - 1 and rnn.dropout:
             x = nn.functional.dropout(x, rnn.dropout, rnn.training)
     return finals
+
+
+def _one_direction(rnn: nn.LSTM | nn.GRU, x: torch.Tensor, params: list[torch.Tensor]) -> torch.Tensor:
+    """One layer, one direction, from zero state: the outputs at every step [batch, time, hidden]."""
+    zeros = x.new_zeros(1, x.shape[0], rnn.hidden_size)
+    if isinstance(rnn, nn.LSTM):
+        return torch._VF.lstm(x, (zeros, zeros), params, rnn.bias, 1, 0.0, rnn.training, False, True)[0]  # type: ignore[attr-defined]
+    return torch._VF.gru(x, zeros, params, rnn.bias, 1, 0.0, rnn.training, False, True)[0]  # type: ignore[attr-defined]
 
 
 class TransformerClassifier(TokenClassifier):
