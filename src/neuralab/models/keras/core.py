@@ -108,6 +108,15 @@ class Layer(nn.Module):
     def count_params(self) -> int:
         return sum(p.numel() for p in self.parameters())
 
+    # Keras's masks (Embedding(mask_zero=True)): a layer that `supports_masking` takes `mask=` and says
+    # what mask its output carries; `passes_mask` layers (per-step: Dense, Dropout, ...) hand it on
+    # unchanged; any other layer drops it, as Keras drops it at layers that do not support masking.
+    supports_masking = False
+    passes_mask = False
+
+    def output_mask(self, inputs: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor | None:
+        return mask if self.passes_mask else None
+
     def get_config(self) -> dict[str, Any]:
         """The constructor's arguments as given (Keras's `get_config`)."""
         return dict(self.__dict__.get("_keras_config", {}))
@@ -124,6 +133,8 @@ Layer.__init__ = _recording_arguments(Layer.__init__)  # type: ignore[method-ass
 
 
 class Dense(Layer):
+    passes_mask = True
+
     def __init__(self, units: int, activation: str | None = None, use_bias: bool = True, **kwargs: Any) -> None:
         super().__init__(activation, **kwargs)
         self.units, self.use_bias = units, use_bias
@@ -289,6 +300,8 @@ class Reshape(Layer):
 
 
 class Dropout(Layer):
+    passes_mask = True
+
     def __init__(self, rate: float, **kwargs: Any) -> None:
         super().__init__(None, **kwargs)
         self.dropout = nn.Dropout(rate)
@@ -298,6 +311,8 @@ class Dropout(Layer):
 
 
 class Activation(Layer):
+    passes_mask = True
+
     def __init__(self, activation: str, **kwargs: Any) -> None:
         super().__init__(activation, **kwargs)
         activation_fn(activation)
@@ -317,12 +332,22 @@ class BatchNormalization(Layer):
     def count_params(self) -> int:
         return 4 * self.norm.num_features  # Keras counts the moving mean and variance (non-trainable)
 
+    supports_masking = True  # to refuse a mask: Keras would leave the masked steps out of its statistics
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        if mask is not None:
+            raise UserError("BatchNormalization after Embedding(mask_zero=True) is not supported yet",
+                            hint="use LayerNormalization, or mask_zero=False")  # fmt: skip
+        return super().forward(x)
+
     def call(self, x: torch.Tensor) -> torch.Tensor:
         flat = x.reshape(-1, x.shape[-1])
         return self.norm(flat).reshape(x.shape)
 
 
 class LayerNormalization(Layer):
+    passes_mask = True
+
     def __init__(self, epsilon: float = 1e-3, **kwargs: Any) -> None:
         super().__init__(None, **kwargs)
         self.epsilon = epsilon

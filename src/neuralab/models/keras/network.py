@@ -101,8 +101,14 @@ class SequentialNetwork(Network):
         layers = self.ordered_layers()
         if layers and not layers[0].built:
             self.build_for(tuple(x.shape[1:]))
+        mask: torch.Tensor | None = None  # Keras's mask, from an Embedding(mask_zero=True)
         for index, layer in enumerate(layers):
-            x = layer.call(x) if logits and index == len(layers) - 1 else layer(x)
+            inputs = x
+            if mask is not None and layer.supports_masking:
+                x = layer(x, mask=mask)
+            else:
+                x = layer.call(x) if logits and index == len(layers) - 1 else layer(x)
+            mask = layer.output_mask(inputs, mask)
         return x
 
 
@@ -131,13 +137,28 @@ class FunctionalNetwork(Network):
 
     def run(self, x: torch.Tensor, logits: bool = False) -> torch.Tensor:
         values: dict[int, torch.Tensor] = {id(self.nodes[0]): x}
+        masks: dict[int, torch.Tensor | None] = {id(self.nodes[0]): None}  # Keras's masks (mask_zero=True)
         for node in self.nodes[1:]:
             args = [values[id(p)] for p in node.parents]
+            given = [masks[id(p)] for p in node.parents]
             layer = node.layer
             if len(node.parents) > 1 or hasattr(layer, "build_many"):
                 values[id(node)] = layer(args)
+                masks[id(node)] = merged_mask(given, values[id(node)])
+                continue
+            if given[0] is not None and layer.supports_masking:
+                values[id(node)] = layer(args[0], mask=given[0])
             elif logits and node is self.nodes[-1]:
                 values[id(node)] = layer.call(args[0])
             else:
                 values[id(node)] = layer(args[0])
+            masks[id(node)] = layer.output_mask(args[0], given[0])
         return values[id(self.nodes[-1])]
+
+
+def merged_mask(masks: list[torch.Tensor | None], output: torch.Tensor) -> torch.Tensor | None:
+    """Keras's merge layers (Concatenate, Add): a step is kept only where every masked input keeps it."""
+    present = [m for m in masks if m is not None]
+    if not present or output.dim() < 3 or any(m.shape != output.shape[:2] for m in present):
+        return None
+    return torch.stack(present).all(dim=0)

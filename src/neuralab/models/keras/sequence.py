@@ -42,6 +42,9 @@ class Embedding(Layer):
     def call(self, x: torch.Tensor) -> torch.Tensor:
         return self.embedding(x.long())
 
+    def output_mask(self, inputs: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor | None:
+        return inputs != 0 if self.mask_zero else None  # Keras: id 0 is padding, skipped downstream
+
 
 class _Recurrent(Layer):
     kind = "LSTM"
@@ -77,6 +80,34 @@ class _Recurrent(Layer):
         out = self.rnn(x)[0]
         return out if self.return_sequences else out[:, -1]
 
+    supports_masking = True
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        return self.call(x) if mask is None else self.masked_call(x, mask)
+
+    def masked_call(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """Keras's masked recurrence: masked steps are skipped, the state carried over them.
+
+        The real steps are moved to the front of each row and run as one padded batch (the fused
+        kernel), then put back: with `return_sequences`, a masked step repeats the output of the last
+        real step before it (zeros before the first), as Keras gives; without, the output after each
+        row's last real step (zeros for a row with none).
+        """
+        steps = x.shape[1]
+        seen = mask.long().cumsum(dim=1)  # real steps up to and including each position
+        destination = torch.where(mask, seen - 1, steps)[:, :, None].expand(-1, -1, x.shape[2])
+        packed = x.new_zeros(x.shape[0], steps + 1, x.shape[2]).scatter(1, destination, x)[:, :steps]
+        out = self.rnn(packed)[0]
+        if self.return_sequences:
+            read, real = (seen - 1).clamp_min(0), seen > 0
+        else:
+            read, real = (seen[:, -1:] - 1).clamp_min(0), seen[:, -1:] > 0
+        picked = out.gather(1, read[:, :, None].expand(-1, -1, out.shape[2])) * real[:, :, None].to(out.dtype)
+        return picked if self.return_sequences else picked[:, 0]
+
+    def output_mask(self, inputs: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor | None:
+        return mask if self.return_sequences else None
+
 
 class SimpleRNN(_Recurrent):
     kind = "SimpleRNN"
@@ -111,10 +142,19 @@ class Bidirectional(Layer):
         return self.forward_layer.count_params() + self.backward_layer.count_params()
 
     def call(self, x: torch.Tensor) -> torch.Tensor:
-        backward = self.backward_layer(x.flip(1))
+        return self.forward(x)
+
+    supports_masking = True
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        """Keras reverses the steps and the mask alike, so the backward layer skips the same steps."""
+        backward = self.backward_layer(x.flip(1), mask=None if mask is None else mask.flip(1))
         if self.backward_layer.return_sequences:
             backward = backward.flip(1)
-        return torch.cat([self.forward_layer(x), backward], dim=-1)
+        return torch.cat([self.forward_layer(x, mask=mask), backward], dim=-1)
+
+    def output_mask(self, inputs: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor | None:
+        return self.forward_layer.output_mask(inputs, mask)
 
 
 class Concatenate(Layer):
