@@ -16,6 +16,7 @@ import torch
 from neuralab.errors import UserError
 from neuralab.keras import Input, Model, Sequential, layers
 from neuralab.keras.models import load_model
+from neuralab.serve.export import export_run
 
 IDS = np.array([[0, 0, 3, 4, 5], [6, 7, 0, 0, 0], [0, 8, 0, 9, 0], [0, 0, 0, 0, 0], [1, 2, 3, 4, 5]])
 
@@ -100,7 +101,7 @@ def test_functional_models_carry_the_mask_through_merges() -> None:
     np.testing.assert_allclose(model.predict(post, verbose=0), model.predict(pre, verbose=0), atol=1e-6)
 
 
-def test_a_masked_text_model_trains_and_reloads_with_its_mask(tmp_path: Path) -> None:
+def test_a_masked_text_model_trains_reloads_and_exports_with_its_mask(tmp_path: Path) -> None:
     rng = np.random.default_rng(0)
     lengths = rng.integers(1, 9, 256)
     ids = np.zeros((256, 10), dtype=np.int64)
@@ -116,3 +117,5 @@ def test_a_masked_text_model_trains_and_reloads_with_its_mask(tmp_path: Path) ->
     model.save(tmp_path / "masked")
     again = load_model(tmp_path / "masked")
     np.testing.assert_allclose(again.predict(ids, verbose=0), model.predict(ids, verbose=0), atol=1e-6)
+    exported = export_run(tmp_path / "masked", "onnx")  # parity-checked on ids below the embedding's size
+    assert exported.max_abs_diff < 1e-4

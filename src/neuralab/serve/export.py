@@ -37,15 +37,22 @@ class ExportResult:
     parity_batch: int
 
 
-def sample_batch(preprocess: Preprocess, n: int, seed: int = 0) -> torch.Tensor:
-    """Realistic normalised inputs: random uint8 images or standard-normal features."""
+def sample_batch(preprocess: Preprocess, n: int, seed: int = 0, vocab_size: int | None = None) -> torch.Tensor:
+    """Realistic normalised inputs: random uint8 images, standard-normal features, or token ids.
+
+    Integer inputs without a tokenizer (a Keras model fed id arrays) take ids below `vocab_size`,
+    the model's embedding size.
+    """
     gen = torch.Generator().manual_seed(seed)
     shape = (n, *preprocess.input_shape)
     if preprocess.kind == "image":
         raw = torch.randint(0, 256, shape, generator=gen, dtype=torch.uint8)
         return preprocess.normalize(raw)
-    if preprocess.kind == "text":  # token ids with repeats (OOV included), post-padded to varied lengths
-        ids = torch.randint(1, int(preprocess.extra["vocab_size"]), shape, generator=gen)
+    ids_below = preprocess.extra.get("vocab_size") if preprocess.kind == "text" else None
+    if ids_below is None and preprocess.extra.get("dtype") == "int64":
+        ids_below = vocab_size
+    if ids_below is not None:  # token ids with repeats (OOV included), post-padded to varied lengths
+        ids = torch.randint(1, int(ids_below), shape, generator=gen)
         ids[:, 1::3] = ids[:, ::3][:, : ids[:, 1::3].shape[1]]
         lengths = torch.randint(1, shape[1] + 1, (n, 1), generator=gen)
         return ids.masked_fill(torch.arange(shape[1]) >= lengths, 0)
@@ -108,7 +115,9 @@ def export_run(
     os.close(fd)
     tmp = Path(tmp_name)
     try:
-        example = sample_batch(preprocess, 2)
+        embeddings = [m.num_embeddings for m in model.modules() if isinstance(m, nn.Embedding)]
+        vocab_size = min(embeddings) if embeddings else None
+        example = sample_batch(preprocess, 2, vocab_size=vocab_size)
         if fmt == "onnx":
             exporter = _export_onnx(model, example, tmp)
         else:
@@ -116,7 +125,7 @@ def export_run(
                 warnings.simplefilter("ignore")
                 torch.jit.save(torch.jit.trace(model, example), str(tmp))
             exporter = "torch.jit.trace"
-        check = sample_batch(preprocess, 16, seed=1)
+        check = sample_batch(preprocess, 16, seed=1, vocab_size=vocab_size)
         with torch.inference_mode():
             reference = model(check).numpy()
         exported = _onnx_logits(tmp, check) if fmt == "onnx" else _torchscript_logits(tmp, check)
