@@ -17,6 +17,7 @@ from neuralab.errors import UserError
 from neuralab.keras import Input, Model, Sequential, layers
 from neuralab.keras.models import load_model
 from neuralab.serve.export import export_run
+from tests.serve.conftest import start_server, stop_server
 
 IDS = np.array([[0, 0, 3, 4, 5], [6, 7, 0, 0, 0], [0, 8, 0, 9, 0], [0, 0, 0, 0, 0], [1, 2, 3, 4, 5]])
 
@@ -119,3 +120,16 @@ def test_a_masked_text_model_trains_reloads_and_exports_with_its_mask(tmp_path: 
     np.testing.assert_allclose(again.predict(ids, verbose=0), model.predict(ids, verbose=0), atol=1e-6)
     exported = export_run(tmp_path / "masked", "onnx")  # parity-checked on ids below the embedding's size
     assert exported.max_abs_diff < 1e-4
+
+    server = start_server(tmp_path / "masked", tmp_path / "server.log")
+    try:  # over a real socket: ids as the model was trained on them, then ids no vocabulary has
+        answer = server.client.post("/predict", json={"data": ids[:3].tolist()})
+        assert answer.status_code == 200, answer.text
+        expected = model.predict(ids[:3], verbose=0).argmax(1).tolist()
+        assert [p["index"] for p in answer.json()["predictions"]] == expected
+        for row, problem in (([0] * 9 + [20], "0..19"), ([-1] + [1] * 9, "0..19"), ([1.5] + [1] * 9, "whole number")):
+            hostile = server.client.post("/predict", json={"data": [row]})
+            assert hostile.status_code == 422 and problem in hostile.json()["error"]["message"], hostile.text
+        assert server.client.post("/predict", json={"data": ids[:1].tolist()}).status_code == 200  # still up
+    finally:
+        stop_server(server)

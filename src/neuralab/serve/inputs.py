@@ -77,11 +77,12 @@ def text_to_tensor(text: str, preprocess: Preprocess, tokenizer: Tokenizer | Non
     return encode(tokenizer, [text], preprocess.input_shape[0])[0]
 
 
-def array_to_tensor(values: Any, preprocess: Preprocess) -> torch.Tensor:
+def array_to_tensor(values: Any, preprocess: Preprocess, id_limit: int | None = None) -> torch.Tensor:
     """A JSON numeric array -> one raw input the model's preprocessing accepts.
 
     Images: pixel values 0-255 shaped [C, H, W] (or [H, W] for one channel).
-    Vectors: [features] as given to training, before normalisation.
+    Vectors: [features] as given to training, before normalisation; token ids (a model trained on
+    integer arrays) must be whole numbers below `id_limit`, the size of the model's vocabulary.
     """
     try:
         array = np.asarray(values, dtype=np.float64)
@@ -111,6 +112,12 @@ def array_to_tensor(values: Any, preprocess: Preprocess) -> torch.Tensor:
         raise InputError(f"'array' has shape {list(array.shape)}; this model expects {list(expected)} features")
     if np.abs(array).max() > 3.0e38:
         raise InputError("'array' holds values too large for float32")
+    if preprocess.extra.get("dtype") == "int64":
+        if not (array == np.rint(array)).all():
+            raise InputError("this model takes token ids: every value must be a whole number")
+        if array.min() < 0 or (id_limit is not None and array.max() >= id_limit):
+            top = f"{id_limit - 1}" if id_limit is not None else "the vocabulary's size"
+            raise InputError(f"token ids must lie in 0..{top} (0 is padding); got {array.min():g}..{array.max():g}")
     return torch.from_numpy(array.astype(np.float32))
 
 

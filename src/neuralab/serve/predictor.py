@@ -43,6 +43,9 @@ class Predictor:
         self.bf16 = check_precision(precision, backend)
         self.model, self.card = load_model(self.run_dir, trust_code=trust_code)
         self.preprocess = Preprocess.from_dict(self.card["preprocess"])
+        # A model fed integer ids (a Keras text model) accepts ids below its embedding's size, no others.
+        embeddings = [m.num_embeddings for m in self.model.modules() if isinstance(m, torch.nn.Embedding)]
+        self.id_limit = min(embeddings) if embeddings and self.preprocess.extra.get("dtype") == "int64" else None
         self.classes: list[str] = list(self.card["classes"])
         self.tokenizer = (
             Tokenizer.from_dict(self.preprocess.extra["tokenizer"]) if self.preprocess.kind == "text" else None

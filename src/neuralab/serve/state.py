@@ -73,7 +73,7 @@ async def instance_tensor(state: ServeState, instance: Instance) -> torch.Tensor
     if instance.image_base64 is not None:
         return await image_tensor(state, decode_base64(instance.image_base64, state.limits))
     if instance.array is not None:
-        return array_to_tensor(instance.array, state.predictor.preprocess)
+        return array_to_tensor(instance.array, state.predictor.preprocess, state.predictor.id_limit)
     return text_to_tensor(instance.text or "", state.predictor.preprocess, state.predictor.tokenizer, state.limits)
 
 
@@ -158,7 +158,7 @@ async def tutorial_rows(request: Request, state: ServeState) -> list[torch.Tenso
     preprocess = state.predictor.preprocess
     if preprocess.kind == "text":
         return [text_to_tensor(str(row), preprocess, state.predictor.tokenizer, state.limits) for row in rows]
-    return [array_to_tensor(row, preprocess) for row in rows]
+    return [array_to_tensor(row, preprocess, state.predictor.id_limit) for row in rows]
 
 
 async def predict_inputs(request: Request) -> tuple[list[torch.Tensor], int, bool]:
