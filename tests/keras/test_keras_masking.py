@@ -91,6 +91,19 @@ def test_the_mask_passes_dropout_and_stops_where_keras_stops_it() -> None:
         masked_model(layers.BatchNormalization(), layers.LSTM(4)).predict(IDS, verbose=0)
 
 
+def test_average_pooling_averages_the_real_steps_and_max_pooling_ignores_the_mask() -> None:
+    average = masked_model(layers.GlobalAveragePooling1D())
+    ours = average.predict(IDS, verbose=0)
+    for row, out in zip(IDS, ours, strict=True):
+        real = real_steps_only(average, row)[0]
+        expected = real.mean(dim=0).numpy() if len(real) else np.zeros(3)  # Keras: NaN (0 / 0); zeros here
+        np.testing.assert_allclose(out, expected, atol=1e-6)
+    maximum = masked_model(layers.GlobalMaxPooling1D())
+    with torch.no_grad():
+        every_step = maximum.ordered_layers()[0](torch.as_tensor(IDS)).amax(dim=1).numpy()
+    np.testing.assert_allclose(maximum.predict(IDS, verbose=0), every_step, atol=1e-6)  # as Keras: padding included
+
+
 def test_functional_models_carry_the_mask_through_merges() -> None:
     torch.manual_seed(0)
     tokens = Input(shape=(5,), dtype="int32")

@@ -16,10 +16,21 @@ from neuralab.models.keras.core import (
     Reshape,
 )
 from neuralab.models.keras.graph import Input
-from neuralab.models.keras.sequence import GRU, LSTM, Add, Bidirectional, Concatenate, Embedding, SimpleRNN
+from neuralab.models.keras.sequence import (
+    GRU,
+    LSTM,
+    Add,
+    Bidirectional,
+    Concatenate,
+    Embedding,
+    GlobalAveragePooling1D,
+    GlobalMaxPooling1D,
+    SimpleRNN,
+)
 
 __all__ = [
     "GRU", "LSTM", "Activation", "Add", "AveragePooling2D", "BatchNormalization", "Bidirectional", "Concatenate",
-    "Conv1D", "Conv2D", "Dense", "Dropout", "Embedding", "Flatten", "GlobalAveragePooling2D", "Input", "Layer",
+    "Conv1D", "Conv2D", "Dense", "Dropout", "Embedding", "Flatten", "GlobalAveragePooling1D", "GlobalAveragePooling2D",
+    "GlobalMaxPooling1D", "Input", "Layer",
     "LayerNormalization", "MaxPooling2D", "Reshape", "SimpleRNN",
 ]  # fmt: skip

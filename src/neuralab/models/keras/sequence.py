@@ -1,5 +1,5 @@
 """Keras's sequence layers: Embedding (token ids in), SimpleRNN / LSTM / GRU (batch-first), Bidirectional,
-and the merges of the functional API (Concatenate, Add)."""
+GlobalAveragePooling1D / GlobalMaxPooling1D, and the merges of the functional API (Concatenate, Add)."""
 
 from __future__ import annotations
 
@@ -155,6 +155,37 @@ class Bidirectional(Layer):
 
     def output_mask(self, inputs: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor | None:
         return self.forward_layer.output_mask(inputs, mask)
+
+
+class GlobalAveragePooling1D(Layer):
+    """The mean over steps [T, C] -> [C]; with a mask, over the real steps only, as Keras averages.
+
+    A row with no real step gives zeros where Keras gives NaN (0 / 0), which would poison a loss.
+    """
+
+    supports_masking = True
+
+    def compute_output_shape(self, shape: Shape) -> Shape:
+        return (shape[-1],)
+
+    def call(self, x: torch.Tensor) -> torch.Tensor:
+        return x.mean(dim=1)
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        if mask is None:
+            return self.call(x)
+        weights = mask.to(x.dtype)[:, :, None]
+        return (x * weights).sum(dim=1) / weights.sum(dim=1).clamp_min(1)
+
+
+class GlobalMaxPooling1D(Layer):
+    """The maximum over steps [T, C] -> [C]; like Keras's, it ignores a mask (padding included)."""
+
+    def compute_output_shape(self, shape: Shape) -> Shape:
+        return (shape[-1],)
+
+    def call(self, x: torch.Tensor) -> torch.Tensor:
+        return x.amax(dim=1)
 
 
 class Concatenate(Layer):
