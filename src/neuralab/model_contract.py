@@ -94,6 +94,12 @@ def example_input(model: nn.Module, input_shape: tuple[int, ...]) -> torch.Tenso
     return torch.zeros(1, *input_shape)
 
 
+def token_vocabulary(model: nn.Module) -> int | None:
+    """How many token ids the model can embed (its smallest embedding), or None without one."""
+    sizes = [m.num_embeddings for m in model.modules() if isinstance(m, nn.Embedding)]
+    return min(sizes) if sizes else None
+
+
 def has_conv(model: nn.Module) -> bool:
     """2-D convolutional models train faster channels_last, and Grad-CAM explains them."""
     return any(isinstance(m, nn.Conv2d) for m in model.modules())

@@ -22,6 +22,7 @@ from torch import nn
 
 from neuralab.data.transforms import Preprocess
 from neuralab.errors import NeuralabError, UserError
+from neuralab.model_contract import token_vocabulary
 from neuralab.runs import default_file_mode, load_model
 
 Format = Literal["onnx", "torchscript"]
@@ -115,8 +116,7 @@ def export_run(
     os.close(fd)
     tmp = Path(tmp_name)
     try:
-        embeddings = [m.num_embeddings for m in model.modules() if isinstance(m, nn.Embedding)]
-        vocab_size = min(embeddings) if embeddings else None
+        vocab_size = token_vocabulary(model)
         example = sample_batch(preprocess, 2, vocab_size=vocab_size)
         if fmt == "onnx":
             exporter = _export_onnx(model, example, tmp)

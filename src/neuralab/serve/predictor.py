@@ -19,7 +19,7 @@ from neuralab.data.text import Tokenizer
 from neuralab.data.transforms import Preprocess
 from neuralab.errors import UserError
 from neuralab.hardware import cpu_bf16_units
-from neuralab.model_contract import has_conv
+from neuralab.model_contract import has_conv, token_vocabulary
 from neuralab.runs import load_model, read_json
 from neuralab.serve.settings import Backend, Precision
 
@@ -44,8 +44,8 @@ class Predictor:
         self.model, self.card = load_model(self.run_dir, trust_code=trust_code)
         self.preprocess = Preprocess.from_dict(self.card["preprocess"])
         # A model fed integer ids (a Keras text model) accepts ids below its embedding's size, no others.
-        embeddings = [m.num_embeddings for m in self.model.modules() if isinstance(m, torch.nn.Embedding)]
-        self.id_limit = min(embeddings) if embeddings and self.preprocess.extra.get("dtype") == "int64" else None
+        ids_in = self.preprocess.extra.get("dtype") == "int64"
+        self.id_limit = token_vocabulary(self.model) if ids_in else None
         self.classes: list[str] = list(self.card["classes"])
         self.tokenizer = (
             Tokenizer.from_dict(self.preprocess.extra["tokenizer"]) if self.preprocess.kind == "text" else None
