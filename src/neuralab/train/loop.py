@@ -11,6 +11,7 @@ from torch import nn
 from neuralab.train.callbacks.base import Callback, CallbackList
 from neuralab.train.callbacks.history import History
 from neuralab.train.device import Device
+from neuralab.train.host_memory import keep_freed_memory
 from neuralab.train.seed import rng_state, set_rng_state
 from neuralab.train.state import TrainState
 
@@ -37,6 +38,8 @@ class LoopBase:
 
     def _begin_fit(self) -> bool:
         """Start the callbacks (fresh, or as restored) and say whether any needs batch hooks."""
+        if self.device.device.type == "cpu":
+            keep_freed_memory()  # each step's tensors then reuse the last step's pages (host_memory.py)
         self.stop_training = False
         self.callbacks.begin(resumed=self._restored)
         self._restored = False
