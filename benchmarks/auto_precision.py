@@ -36,7 +36,9 @@ class Setup:
 
 SETUPS = {
     "simple_cnn": Setup("simple_cnn", (1, 28, 28), 64, "image"),  # the tutorial's loop on Fashion-MNIST
-    "fast_cnn": Setup("fast_cnn", (1, 28, 28), 256, "image", (("whiten", 2), ("norm_scale", False))),  # the recipe
+    "fast_cnn": Setup(
+        "fast_cnn", (1, 28, 28), 256, "image", (("whiten", 2), ("norm_scale", False), ("pool_first", True))
+    ),  # the recipe
     "mlp_digits": Setup("mlp", (64,), 32, "vector"),  # digits' 8x8 pixels, the default batch
     "mlp_fashion": Setup("mlp", (1, 28, 28), 128, "image"),
     "mnist_mlp_b256": Setup("mnist_mlp", (1, 28, 28), 256, "image"),  # the tutorial's 784-512-256-10

@@ -1,10 +1,13 @@
-"""Pooling before the ReLU against the tutorials' conv-ReLU-pool order, interleaved in one process.
+"""Pooling before the ReLU (and BatchNorm) against conv-[BN]-ReLU-pool, interleaved in one process.
 
 simple_cnn and keras_cnn max-pool before their ReLUs (the same function and gradients; see
-tests/models/test_pool_before_relu.py). This times a bf16 training step of each order on the same
-weights and batch, alternating rounds so that the machine's drift hits both alike. One JSON line.
+tests/models/test_pool_before_relu.py). The Fashion-MNIST recipe's fast_cnn can also pool before its
+BatchNorm and ReLU (`model.args.pool_first`, airbench's order; not the same function). This times a bf16
+training step of each order, alternating rounds so that the machine's drift hits both alike: the tutorial
+models at batch 64 with Adam, fast_cnn (`fast_cnn_recipe`) as the recipe builds it, at batch 256 with SGD.
+One JSON line.
 
-Usage: python benchmarks/pool_relu_order.py [--models simple_cnn,keras_cnn] [--rounds 10] [--steps 30]
+Usage: python benchmarks/pool_relu_order.py [--models simple_cnn,keras_cnn,fast_cnn_recipe] [--rounds 10] [--steps 30]
 """
 
 from __future__ import annotations
@@ -31,16 +34,32 @@ def tutorial_order(model: nn.Module) -> nn.Module:
     return nn.Sequential(nn.Sequential(*layers), model.head)
 
 
+def recipe_model(pool_first: bool) -> nn.Module:
+    """fast_cnn with the Fashion-MNIST recipe's arguments (data/catalog.py), its stem fitted to noise."""
+    torch.manual_seed(0)
+    model = create_model("fast_cnn", (1, 28, 28), 10, tta="flip", whiten=2, norm_scale=False, pool_first=pool_first)
+    model.adapt(torch.randint(0, 256, (2048, 1, 28, 28), dtype=torch.uint8).float() / 255)
+    return model
+
+
 def compare(name: str, rounds: int, steps: int) -> dict[str, dict[str, float]]:
     torch.manual_seed(0)
-    ours = create_model(name, (1, 28, 28), 10)
-    arms = {"pool_then_relu": ours, "relu_then_pool": tutorial_order(copy.deepcopy(ours))}
-    x = torch.randn(64, 1, 28, 28).contiguous(memory_format=torch.channels_last)
-    y = torch.randint(0, 10, (64,))
-    optimizers = {}
+    if name == "fast_cnn_recipe":
+        arms = {"pool_then_bn_relu": recipe_model(True), "bn_relu_then_pool": recipe_model(False)}
+        batch = 256
+    else:
+        ours = create_model(name, (1, 28, 28), 10)
+        arms = {"pool_then_relu": ours, "relu_then_pool": tutorial_order(copy.deepcopy(ours))}
+        batch = 64
+    x = torch.randn(batch, 1, 28, 28).contiguous(memory_format=torch.channels_last)
+    y = torch.randint(0, 10, (batch,))
+    optimizers: dict[str, torch.optim.Optimizer] = {}
     for arm, model in arms.items():
         arms[arm] = model.to(memory_format=torch.channels_last)
-        optimizers[arm] = torch.optim.Adam(model.parameters(), 1e-3, fused=True)
+        if name == "fast_cnn_recipe":
+            optimizers[arm] = torch.optim.SGD(model.parameters(), 0.05, momentum=0.9, nesterov=True, fused=True)
+        else:
+            optimizers[arm] = torch.optim.Adam(model.parameters(), 1e-3, fused=True)
 
     def step(arm: str) -> None:
         with torch.autocast("cpu", torch.bfloat16):
@@ -71,7 +90,7 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     results = {name: compare(name, args.rounds, args.steps) for name in args.models.split(",")}
-    print(json.dumps({"benchmark": "pool_relu_order", "threads": args.threads, "batch": 64, "precision": "bf16",
+    print(json.dumps({"benchmark": "pool_relu_order", "threads": args.threads, "precision": "bf16",
                       "results": results}))  # fmt: skip
 
 

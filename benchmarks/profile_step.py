@@ -88,8 +88,10 @@ def build(setup: str, precision: str) -> Any:
         optimizer = build_optimizer(model, "adam", lr=1e-3)
     else:
         # The recipe as `neuralab train --dataset fashion-mnist` builds it (data/catalog.py): the whitening stem
-        # fitted on the training images, BatchNorm scales frozen, biases 16x the learning rate.
-        model = create_model("fast_cnn", (1, 28, 28), 10, tta="flip", whiten=2, norm_scale=False)
+        # fitted on the training images, BatchNorm scales frozen, biases 16x the learning rate, each group's
+        # last BatchNorm and ReLU after its max-pool.
+        args = {"tta": "flip", "whiten": 2, "norm_scale": False, "pool_first": True}
+        model = create_model("fast_cnn", (1, 28, 28), 10, **args)
         model.adapt(data.train.x)
         batch, augment, smoothing = 256, BatchAugment(flip=True), 0.1
         optimizer = build_optimizer(model, "sgd", lr=0.1, momentum=0.9, nesterov=True, weight_decay=5e-4,

@@ -154,6 +154,7 @@ def fast_cnn(
     tta: str = "none",
     whiten: int = 0,
     norm_scale: bool = True,
+    pool_first: bool = False,
 ) -> nn.Module:
     """Most compute at low resolution and no large dense layer: about 18 MFLOPs per 28x28 image.
 
@@ -166,6 +167,9 @@ def fast_cnn(
     `whiten=k` (airbench's stem; 2 there) puts a frozen k x k patch-whitening convolution and a ReLU
     before the first group, fitted on the training images before the first step (models/whitening.py).
     `norm_scale=False` freezes every BatchNorm scale at 1 (airbench; pair it with `optim.bias_lr_scale`).
+    `pool_first=True` max-pools a group's last (plain) convolution before its BatchNorm and ReLU, airbench's
+    order: they then work on a quarter of the map, the largest elementwise cost of a CPU step. Not the same
+    function: BatchNorm's statistics are those of the pooled map.
 
     Sized by measurement on a 2-core CPU: the most accuracy per training second on Fashion-MNIST
     among the variants tried (see the foundation issue's note and benchmarks/fashion_mnist.py).
@@ -184,12 +188,18 @@ def fast_cnn(
         stem = PatchWhitening(previous, whiten)
         layers += [stem, nn.ReLU(inplace=True)]
         previous = stem.out_channels
+    pooled = True  # whether the maps are already pooled for the next group
     for group, (width, convs) in enumerate(zip(widths, convs_per_group, strict=True)):
-        if group > 0:
+        if not pooled:
             layers.append(nn.MaxPool2d(2))
+        pooled = False
         for index in range(convs):
             if block == "residual" and index > 0:  # same width in and out: add the skip connection
                 layers.append(Residual(nn.Sequential(*conv_bn_relu(width, width, kernel_size))))
+            elif pool_first and index == convs - 1 and group < len(widths) - 1:
+                conv, norm, relu = conv_bn_relu(previous, width, kernel_size)
+                layers += [conv, nn.MaxPool2d(2), norm, relu]
+                pooled = True
             else:
                 layers += conv_bn_relu(previous, width, kernel_size)
             previous = width
