@@ -81,9 +81,11 @@ register_dataset(
         # BatchNorm scales frozen at 1 with biases trained 16x faster: 94.45 -> 94.63, 94.58 -> 94.60,
         # 93.98 -> 94.48 (seeds 0-2). airbench's pool-before-BatchNorm order (`pool_first`): 94.35 -> 94.65,
         # 94.92 -> 94.55, 94.10 -> 94.40 (seeds 0-2, same session, AMX Xeon) at 1.28x the training images/s
-        # (4,800 -> 6,150). The test split was not looked at.
+        # (4,800 -> 6,150). With that speed, 20 epochs instead of 15: 94.68 / 94.92 / 94.25% (seeds 0-2), about
+        # 2 minutes of training on 2 cores. The test split was not looked at.
         recipe={
             **_FAST_28,
+            "train": {**_FAST_28["train"], "epochs": 20},
             "data": {"augment": "flip"},
             "model": {
                 "name": "fast_cnn",
