@@ -8,7 +8,7 @@ Prints one JSON line. Each part runs in its own subprocess, so peak RSS is per p
                achieved GFLOP/s (training FLOPs counted by torch's FlopCounterMode)
   recipe       `neuralab train --dataset fashion-mnist` with nothing else: test accuracy after every
                epoch against cumulative training seconds (time to 92% / 93%), peak RSS
-  targets      (not in the default parts: about 30 min) issue 18's two accuracy targets as the final
+  targets      (not in the default parts: about 20 min) issue 18's two accuracy targets as the final
                model is trained: on all 60,000 training images (`data.val_fraction=0`), one group of
                --seeds with the recipe for 20 epochs (>= 94.0% mean in <= 300 s each) and one with the
                60 s arm's settings (TARGETS; >= 93.0% mean in <= 60 s); --budgets 60 runs that arm

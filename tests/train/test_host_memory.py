@@ -34,9 +34,14 @@ print(json.dumps({"applied": applied, "again": keep_freed_memory(),
 """
 
 
+def untuned_env(**env: str) -> dict[str, str]:
+    """This environment without any malloc settings of the caller's, plus `env`."""
+    drop = ("MALLOC_", "NEURALAB_MALLOC", "GLIBC_TUNABLES")
+    return {**{k: v for k, v in os.environ.items() if not k.startswith(drop)}, **env}
+
+
 def churn(**env: str) -> dict[str, float]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_") and k != "NEURALAB_MALLOC"}
-    done = subprocess.run([sys.executable, "-c", CHURN], env={**clean, **env}, capture_output=True, text=True,
+    done = subprocess.run([sys.executable, "-c", CHURN], env=untuned_env(**env), capture_output=True, text=True,
                           check=True)  # fmt: skip
     return json.loads(done.stdout)
 
@@ -67,5 +72,5 @@ loader = BatchLoader(data, 8, Preprocess("vector", (4,), (0.0,) * 4, (1.0,) * 4)
 Trainer(model, build_optimizer(model, "sgd", lr=0.1), cross_entropy()).fit(loader, epochs=1)
 print(host_memory._applied)
 """
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    done = subprocess.run([sys.executable, "-c", code], env=untuned_env(), capture_output=True, text=True, check=True)
     assert done.stdout.split() == ["None", "True"]

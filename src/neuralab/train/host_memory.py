@@ -3,14 +3,16 @@
 PyTorch's CPU tensors come from glibc's malloc. Blocks above the mmap threshold are mapped and unmapped
 per allocation, and a free at the top of the heap past the trim threshold hands pages back to the kernel,
 so the next step's tensors of the same sizes fault every page in again. On a 2-core Xeon VM the Fashion-MNIST
-recipe's step took 0 to 8,300 minor faults (about 1.5 microseconds each), 10-20% of the step, varying between
-runs with the heap's history (benchmarks/host_memory.py). PyTorch's CUDA allocator caches freed blocks for the
+recipe's step (before `pool_first`) took 0 to 9,000 minor faults (about 1.5 microseconds each), up to 20% of the
+step, varying between runs with the heap's history (benchmarks/host_memory.py); a smaller step may not fault at
+all, and then this changes nothing. PyTorch's CUDA allocator caches freed blocks for the
 same reason; on the CPU its tuning guide preloads jemalloc or tcmalloc, which a library cannot do for its user.
 Setting glibc's own limits once does the same job: blocks up to 32 MiB (glibc's largest mmap threshold) are
 reused from the heap, and the heap is not trimmed while the process lives, so its resident size stays at its
 peak instead of shrinking between steps.
 
-Opt out with NEURALAB_MALLOC=system; a user's own MALLOC_MMAP_THRESHOLD_ / MALLOC_TRIM_THRESHOLD_ win.
+Opt out with NEURALAB_MALLOC=system; a user's own MALLOC_MMAP_THRESHOLD_, MALLOC_TRIM_THRESHOLD_ or
+GLIBC_TUNABLES win.
 """
 
 from __future__ import annotations
