@@ -10,6 +10,7 @@ from torch import nn
 
 from neuralab.train.callbacks.base import Callback, CallbackList
 from neuralab.train.callbacks.history import History
+from neuralab.train.denormals import flush_denormals
 from neuralab.train.device import Device
 from neuralab.train.host_memory import keep_freed_memory
 from neuralab.train.seed import rng_state, set_rng_state
@@ -40,6 +41,7 @@ class LoopBase:
         """Start the callbacks (fresh, or as restored) and say whether any needs batch hooks."""
         if self.device.device.type == "cpu":
             keep_freed_memory()  # each step's tensors then reuse the last step's pages (host_memory.py)
+            flush_denormals()  # Adam's decayed moments stop costing microcode assists (denormals.py)
         self.stop_training = False
         self.callbacks.begin(resumed=self._restored)
         self._restored = False
