@@ -1,13 +1,14 @@
 """Pooling before the ReLU (and BatchNorm) against conv-[BN]-ReLU-pool, interleaved in one process.
 
 simple_cnn and keras_cnn max-pool before their ReLUs (the same function and gradients; see
-tests/models/test_pool_before_relu.py). The Fashion-MNIST recipe's fast_cnn can also pool before its
+tests/models/test_pool_before_relu.py), and so does a neuralab.keras Sequential wherever a
+Conv2D(activation='relu') meets a MaxPooling2D (`keras_sequential`: the second tutorial's CNN). The Fashion-MNIST recipe's fast_cnn can also pool before its
 BatchNorm and ReLU (`model.args.pool_first`, airbench's order; not the same function). This times a bf16
 training step of each order, alternating rounds so that the machine's drift hits both alike: the tutorial
 models at batch 64 with Adam, fast_cnn (`fast_cnn_recipe`) as the recipe builds it, at batch 256 with SGD.
 One JSON line.
 
-Usage: python benchmarks/pool_relu_order.py [--models simple_cnn,keras_cnn,fast_cnn_recipe] [--rounds 10] [--steps 30]
+Usage: python benchmarks/pool_relu_order.py [--models simple_cnn,keras_cnn,keras_sequential,fast_cnn_recipe] [--rounds 10] [--steps 30]
 """
 
 from __future__ import annotations
@@ -42,16 +43,52 @@ def recipe_model(pool_first: bool) -> nn.Module:
     return model
 
 
+def keras_sequential(pool_first: bool) -> nn.Module:
+    """The second tutorial's CNN through neuralab.keras; a no-op hook on each Conv2D keeps Keras's order."""
+    from neuralab.keras import layers, models
+
+    torch.manual_seed(0)
+    model = models.Sequential([
+        layers.Input(shape=(28, 28, 1)),
+        layers.Conv2D(32, (3, 3), activation="relu"), layers.MaxPooling2D((2, 2)),
+        layers.Conv2D(64, (3, 3), activation="relu"), layers.MaxPooling2D((2, 2)),
+        layers.Conv2D(64, (3, 3), activation="relu"), layers.Flatten(),
+        layers.Dense(64, activation="relu"), layers.Dense(10, activation="softmax"),
+    ])  # fmt: skip
+    if not pool_first:
+        for layer in model.stack:
+            if isinstance(layer, layers.Conv2D):
+                layer.register_forward_hook(lambda *_: None)
+    return KerasLogits(model)
+
+
+class KerasLogits(nn.Module):
+    """The Keras model's logits (its loss skips the final softmax, as `fit` does)."""
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.model.run(x, logits=True)
+
+
 def compare(name: str, rounds: int, steps: int) -> dict[str, dict[str, float]]:
     torch.manual_seed(0)
-    if name == "fast_cnn_recipe":
+    x = torch.randn(64, 1, 28, 28).contiguous(memory_format=torch.channels_last)
+    if name == "keras_sequential":
+        arms = {"pool_then_relu": keras_sequential(True), "relu_then_pool": keras_sequential(False)}
+        batch = 64
+        x = x.permute(0, 2, 3, 1)  # Keras's (N, 28, 28, 1), as fit hands it over
+    elif name == "fast_cnn_recipe":
         arms = {"pool_then_bn_relu": recipe_model(True), "bn_relu_then_pool": recipe_model(False)}
         batch = 256
     else:
         ours = create_model(name, (1, 28, 28), 10)
         arms = {"pool_then_relu": ours, "relu_then_pool": tutorial_order(copy.deepcopy(ours))}
         batch = 64
-    x = torch.randn(batch, 1, 28, 28).contiguous(memory_format=torch.channels_last)
+    if name == "fast_cnn_recipe":
+        x = torch.randn(batch, 1, 28, 28).contiguous(memory_format=torch.channels_last)
     y = torch.randint(0, 10, (batch,))
     optimizers: dict[str, torch.optim.Optimizer] = {}
     for arm, model in arms.items():
@@ -83,7 +120,7 @@ def compare(name: str, rounds: int, steps: int) -> dict[str, dict[str, float]]:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--models", default="simple_cnn,keras_cnn")
+    parser.add_argument("--models", default="simple_cnn,keras_cnn,keras_sequential")
     parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--steps", type=int, default=30)
     parser.add_argument("--threads", type=int, default=2)

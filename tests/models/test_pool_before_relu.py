@@ -44,3 +44,53 @@ def test_weights_saved_with_the_old_order_still_load() -> None:
     state = {f"features.{k}": v for k, v in old.state_dict().items()}
     state.update({k: v for k, v in model.state_dict().items() if k.startswith("head.")})
     model.load_state_dict(state)  # strict: every key matches
+
+
+def keras_tutorial_cnn() -> nn.Module:
+    from neuralab.keras import layers, models
+
+    return models.Sequential([
+        layers.Input(shape=(28, 28, 1)),
+        layers.Conv2D(32, (3, 3), activation="relu"), layers.MaxPooling2D((2, 2)),
+        layers.Conv2D(64, (3, 3), activation="relu"), layers.MaxPooling2D((2, 2)),
+        layers.Conv2D(64, (3, 3), activation="relu"), layers.Flatten(),
+        layers.Dense(64, activation="relu"), layers.Dense(10, activation="softmax"),
+    ])  # fmt: skip
+
+
+@pytest.mark.parametrize("autocast", [False, True])
+def test_keras_conv_relu_then_pool_runs_pooled_first_with_the_same_values_and_gradients(autocast: bool) -> None:
+    from neuralab.models.keras.network import pools_before_relu
+
+    torch.manual_seed(0)
+    model = keras_tutorial_cnn()
+    stack = list(model.stack)  # type: ignore[attr-defined]
+    assert pools_before_relu(stack[0], stack[1]) and pools_before_relu(stack[2], stack[3])
+    x = torch.randn(16, 28, 28, 1)
+    results = []
+    for fused in (True, False):
+        handle = None if fused else stack[0].register_forward_hook(lambda *_: None)  # a hook: the plain order
+        if not fused:
+            assert not pools_before_relu(stack[0], stack[1])
+        model.zero_grad()
+        with torch.autocast("cpu", torch.bfloat16, enabled=autocast):
+            out = model.run(x, logits=True)
+        out.float().square().sum().backward()
+        results.append((out.detach().clone(), [p.grad.clone() for p in model.parameters()]))
+        if handle is not None:
+            handle.remove()
+    (fused_out, fused_grads), (plain_out, plain_grads) = results
+    assert torch.equal(fused_out, plain_out)
+    for mine, keras_order in zip(fused_grads, plain_grads, strict=True):
+        assert torch.equal(mine, keras_order)
+
+
+def test_only_relu_before_max_pooling_is_reordered() -> None:
+    from neuralab.keras import layers
+    from neuralab.models.keras.network import pools_before_relu
+
+    # tanh and sigmoid commute with max too, but rounding can tie two outputs the inputs did not: the
+    # gradient could reach another element, so only ReLU (exact in values and gradients) is reordered
+    assert not pools_before_relu(layers.Conv2D(8, 3, activation="tanh"), layers.MaxPooling2D())
+    assert not pools_before_relu(layers.Conv2D(8, 3, activation="relu"), layers.AveragePooling2D())
+    assert not pools_before_relu(layers.Dense(8, activation="relu"), layers.MaxPooling2D())

@@ -16,7 +16,7 @@ from rich.table import Table
 from torch import nn
 
 from neuralab.errors import UserError
-from neuralab.models.keras.core import Layer, Shape
+from neuralab.models.keras.core import Conv2D, Layer, MaxPooling2D, Shape
 from neuralab.models.keras.graph import KerasTensor, topological
 
 
@@ -62,6 +62,30 @@ class Network(nn.Module):
         out.print(f"Total params: {self.count_params():,}", highlight=False)
 
 
+def pools_before_relu(layer: Layer, following: Layer) -> bool:
+    """Whether Conv2D(activation='relu') then MaxPooling2D may run as convolution, pooling, ReLU.
+
+    Max-pooling and ReLU commute, values and gradients alike (the gradient reaches the same element, or
+    none), so pooling first computes the same thing with a quarter of the ReLU work: the Keras CNN's
+    training step 1.1x faster (benchmarks/pool_relu_order.py). Not while a hook watches either layer
+    (explain reads the convolution's activated output).
+    """
+    return (
+        isinstance(layer, Conv2D)
+        and isinstance(following, MaxPooling2D)
+        and layer.activation == "relu"
+        and not (layer._forward_hooks or following._forward_hooks or layer._forward_pre_hooks)
+        and not (following._forward_pre_hooks or _has_global_hooks())
+    )
+
+
+def _has_global_hooks() -> bool:
+    """Hooks registered for every module (torch.nn.modules.module.register_module_forward_hook)."""
+    from torch.nn.modules import module
+
+    return bool(module._global_forward_hooks or module._global_forward_pre_hooks)
+
+
 class SequentialNetwork(Network):
     """A stack of layers; the first one's `input_shape=` (or an `Input`) fixes every shape."""
 
@@ -102,10 +126,16 @@ class SequentialNetwork(Network):
         if layers and not layers[0].built:
             self.build_for(tuple(x.shape[1:]))
         mask: torch.Tensor | None = None  # Keras's mask, from an Embedding(mask_zero=True)
+        pooled = -1  # the index of a MaxPooling2D already applied by pool_then_relu
         for index, layer in enumerate(layers):
+            if index == pooled:
+                continue
             inputs = x
             if mask is not None and layer.supports_masking:
                 x = layer(x, mask=mask)
+            elif index + 1 < len(layers) and mask is None and pools_before_relu(layer, layers[index + 1]):
+                x = layer.apply_activation(layers[index + 1](layer.call(x)))
+                pooled = index + 1
             else:
                 x = layer.call(x) if logits and index == len(layers) - 1 else layer(x)
             mask = layer.output_mask(inputs, mask)
