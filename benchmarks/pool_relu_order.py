@@ -2,13 +2,15 @@
 
 simple_cnn and keras_cnn max-pool before their ReLUs (the same function and gradients; see
 tests/models/test_pool_before_relu.py), and so does a neuralab.keras Sequential wherever a
-Conv2D(activation='relu') meets a MaxPooling2D (`keras_sequential`: the second tutorial's CNN). The Fashion-MNIST recipe's fast_cnn can also pool before its
-BatchNorm and ReLU (`model.args.pool_first`, airbench's order; not the same function). This times a bf16
-training step of each order, alternating rounds so that the machine's drift hits both alike: the tutorial
-models at batch 64 with Adam, fast_cnn (`fast_cnn_recipe`) as the recipe builds it, at batch 256 with SGD.
+Conv2D(activation='relu') meets a MaxPooling2D (`keras_sequential`: the second tutorial's CNN).
+The Fashion-MNIST recipe's fast_cnn can also pool before its BatchNorm and ReLU
+(`model.args.pool_first`, airbench's order; not the same function). This times a bf16 training step
+of each order, alternating rounds so that the machine's drift hits both alike: the tutorial models at
+batch 64 with Adam, fast_cnn (`fast_cnn_recipe`) as the recipe builds it, at batch 256 with SGD.
 One JSON line.
 
-Usage: python benchmarks/pool_relu_order.py [--models simple_cnn,keras_cnn,keras_sequential,fast_cnn_recipe] [--rounds 10] [--steps 30]
+Usage: python benchmarks/pool_relu_order.py [--models simple_cnn,keras_cnn,keras_sequential,fast_cnn_recipe]
+                                            [--rounds 10] [--steps 30]
 """
 
 from __future__ import annotations
