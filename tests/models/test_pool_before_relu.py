@@ -46,43 +46,70 @@ def test_weights_saved_with_the_old_order_still_load() -> None:
     model.load_state_dict(state)  # strict: every key matches
 
 
-def keras_tutorial_cnn() -> nn.Module:
+def keras_tutorial_cnn(functional: bool) -> tuple[nn.Module, list[nn.Module]]:
+    """The second tutorial's CNN as a Sequential or a functional Model, and its layers in order."""
     from neuralab.keras import layers, models
 
-    return models.Sequential([
-        layers.Input(shape=(28, 28, 1)),
+    stack = [
         layers.Conv2D(32, (3, 3), activation="relu"), layers.MaxPooling2D((2, 2)),
         layers.Conv2D(64, (3, 3), activation="relu"), layers.MaxPooling2D((2, 2)),
         layers.Conv2D(64, (3, 3), activation="relu"), layers.Flatten(),
         layers.Dense(64, activation="relu"), layers.Dense(10, activation="softmax"),
-    ])  # fmt: skip
+    ]  # fmt: skip
+    if not functional:
+        return models.Sequential([layers.Input(shape=(28, 28, 1)), *stack]), stack
+    inputs = x = layers.Input(shape=(28, 28, 1))
+    for layer in stack:
+        x = layer(x)
+    return models.Model(inputs, x), stack
 
 
+@pytest.mark.parametrize("functional", [False, True])
 @pytest.mark.parametrize("autocast", [False, True])
-def test_keras_conv_relu_then_pool_runs_pooled_first_with_the_same_values_and_gradients(autocast: bool) -> None:
+def test_keras_conv_relu_then_pool_runs_pooled_first_with_the_same_values_and_gradients(
+    autocast: bool, functional: bool
+) -> None:
     from neuralab.models.keras.network import pools_before_relu
 
     torch.manual_seed(0)
-    model = keras_tutorial_cnn()
-    stack = list(model.stack)  # type: ignore[attr-defined]
+    model, stack = keras_tutorial_cnn(functional)
     assert pools_before_relu(stack[0], stack[1]) and pools_before_relu(stack[2], stack[3])
     x = torch.randn(16, 28, 28, 1)
     results = []
-    for fused in (True, False):
-        handle = None if fused else stack[0].register_forward_hook(lambda *_: None)  # a hook: the plain order
-        if not fused:
+    for reordered in (True, False):
+        # a hook on each convolution keeps Keras's own order (the layer's activated output is observed)
+        handles = [] if reordered else [stack[i].register_forward_hook(lambda *_: None) for i in (0, 2)]
+        if not reordered:
             assert not pools_before_relu(stack[0], stack[1])
         model.zero_grad()
         with torch.autocast("cpu", torch.bfloat16, enabled=autocast):
-            out = model.run(x, logits=True)
+            out = model.run(x, logits=True)  # type: ignore[operator]
         out.float().square().sum().backward()
         results.append((out.detach().clone(), [p.grad.clone() for p in model.parameters()]))
-        if handle is not None:
+        for handle in handles:
             handle.remove()
     (fused_out, fused_grads), (plain_out, plain_grads) = results
     assert torch.equal(fused_out, plain_out)
     for mine, keras_order in zip(fused_grads, plain_grads, strict=True):
         assert torch.equal(mine, keras_order)
+
+
+def test_a_functional_convolution_read_twice_keeps_its_activation() -> None:
+    """A ReLU output that another branch also reads must stay a ReLU output: no reordering there."""
+    from neuralab.keras import layers, models
+
+    torch.manual_seed(0)
+    inputs = layers.Input(shape=(8, 8, 1))
+    conv_layer = layers.Conv2D(4, 3, padding="same", activation="relu")
+    conv = conv_layer(inputs)
+    pooled = layers.Flatten()(layers.MaxPooling2D()(conv))
+    model = models.Model(inputs, layers.Concatenate()([pooled, layers.Flatten()(conv)]))
+    x = torch.randn(2, 8, 8, 1)
+    out = model(x)
+    assert (out >= 0).all()
+    handle = conv_layer.register_forward_hook(lambda *_: None)  # Keras's order, for reference
+    assert torch.equal(out, model(x))
+    handle.remove()
 
 
 def test_only_relu_before_max_pooling_is_reordered() -> None:
