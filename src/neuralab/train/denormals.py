@@ -11,38 +11,49 @@ The x86 control register (MXCSR) is per thread and a new thread copies its creat
 the calling thread misses the OpenMP workers PyTorch has already started. Those are reached by running
 one parallel region through the OpenMP runtime PyTorch loaded, whose threads each set their own.
 
-Opt out with NEURALAB_DENORMALS=keep. A process-wide setting, as keep_freed_memory is.
+Opt out with NEURALAB_DENORMALS=keep. Once set, a thread keeps it, as keep_freed_memory's setting stays.
 """
 
 from __future__ import annotations
 
 import ctypes
 import os
+import threading
 from pathlib import Path
 
 import torch
 
-_applied: bool | None = None
-_callback_keepalive: list[object] = []  # ctypes callbacks must outlive every call into them
+_thread = threading.local()  # whether this thread (and its OpenMP team) flushes: decided once per thread
 
 
 def flush_denormals() -> bool:
-    """Turn on FTZ and DAZ on this thread and PyTorch's OpenMP threads, once; True where they are on.
+    """Turn on FTZ and DAZ on this thread and its OpenMP threads, once per thread; True where they are on.
 
-    False on CPUs without the flags (set_flush_denormal says so: non-x86), with
-    NEURALAB_DENORMALS=keep, or when PyTorch's OpenMP runtime cannot be found (then only this thread
-    and the threads it starts later flush).
+    Per thread because each Python thread that computes (Optuna's parallel trials, a server's
+    workers) leads its own OpenMP team. False on CPUs without the flags (set_flush_denormal says so:
+    non-x86), with NEURALAB_DENORMALS=keep, or when PyTorch's OpenMP runtime cannot be found (then
+    only this thread and the threads it starts later flush).
     """
-    global _applied
-    if _applied is not None:
-        return _applied
-    _applied = False
+    applied: bool | None = getattr(_thread, "applied", None)
+    if applied is None:
+        applied = _thread.applied = _turn_on()
+    return applied
+
+
+def _turn_on() -> bool:
     if os.environ.get("NEURALAB_DENORMALS", "").lower() == "keep":
         return False
     if not torch.set_flush_denormal(True):
         return False
-    _applied = _set_on_openmp_threads()
-    return _applied
+    return _set_on_openmp_threads()
+
+
+def _flush_this_thread(_: int | None) -> None:
+    torch.set_flush_denormal(True)
+
+
+_REGION = ctypes.CFUNCTYPE(None, ctypes.c_void_p)  # an OpenMP region's body: void fn(void *data)
+_ON_EACH_THREAD = _REGION(_flush_this_thread)  # module-level: a ctypes callback must outlive every call
 
 
 def _set_on_openmp_threads() -> bool:
@@ -52,16 +63,9 @@ def _set_on_openmp_threads() -> bool:
     runtime = _loaded_openmp()  # GNU libgomp, or LLVM and Intel runtimes (they export it too)
     if runtime is None:
         return False
-    region = ctypes.CFUNCTYPE(None, ctypes.c_void_p)
-
-    def on_each_thread(_: int | None) -> None:
-        torch.set_flush_denormal(True)
-
-    callback = region(on_each_thread)
-    _callback_keepalive.append(callback)
-    runtime.GOMP_parallel.argtypes = [region, ctypes.c_void_p, ctypes.c_uint, ctypes.c_uint]
+    runtime.GOMP_parallel.argtypes = [_REGION, ctypes.c_void_p, ctypes.c_uint, ctypes.c_uint]
     runtime.GOMP_parallel.restype = None
-    runtime.GOMP_parallel(callback, None, torch.get_num_threads(), 0)  # ctypes drops the GIL meanwhile
+    runtime.GOMP_parallel(_ON_EACH_THREAD, None, torch.get_num_threads(), 0)  # ctypes drops the GIL meanwhile
     return True
 
 
