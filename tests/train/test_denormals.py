@@ -40,15 +40,20 @@ def denormal_share_after_adam():
     return denormal.float().mean().item()
 """
 
-PROBE = ADAM_PROBE + """
+PROBE = (
+    ADAM_PROBE
+    + """
 torch.randn(512, 512) @ torch.randn(512, 512)  # PyTorch's OpenMP threads exist before the setting
 {turn_on}
 print(json.dumps({{"applied": applied, "denormal_share": denormal_share_after_adam()}}))
 """
+)
 
 # A thread that existed before anyone asked leads its own OpenMP team: asking there sets that thread
 # and its team, and leaves the main thread as it was.
-IN_A_THREAD = ADAM_PROBE + """
+IN_A_THREAD = (
+    ADAM_PROBE
+    + """
 import threading
 from neuralab.train.denormals import flush_denormals
 result = {}
@@ -63,6 +68,7 @@ thread.join()
 result["main_share"] = denormal_share_after_adam()
 print(json.dumps(result))
 """
+)
 
 DIRECT = """
 from neuralab.train.denormals import flush_denormals
