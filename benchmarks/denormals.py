@@ -14,9 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -62,6 +60,8 @@ def measure(setup: str, epochs: int, threads: int) -> dict[str, Any]:
 
 
 def main() -> None:
+    from process_arms import run_alternating
+
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--setups", default="simple_cnn,recipe")
     parser.add_argument("--epochs", type=int, default=2)
@@ -74,14 +74,9 @@ def main() -> None:
         return
     out: dict[str, Any] = {"benchmark": "denormals", "threads": args.threads, "epochs": args.epochs}
     for setup in args.setups.split(","):
-        runs: dict[str, list[dict[str, Any]]] = {arm: [] for arm in ARMS}
-        for round_ in range(args.rounds):
-            for arm in ARMS if round_ % 2 == 0 else reversed(ARMS):
-                env = {**os.environ, "NEURALAB_DENORMALS": ARMS[arm]}
-                cmd = [sys.executable, __file__, "--arm", setup, "--epochs", str(args.epochs),
-                       "--threads", str(args.threads)]  # fmt: skip
-                done = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, text=True, check=True)
-                runs[arm].append(json.loads(done.stdout.strip().splitlines()[-1]))
+        cmd = ["--arm", setup, "--epochs", str(args.epochs), "--threads", str(args.threads)]
+        runs = run_alternating(__file__, {arm: {"NEURALAB_DENORMALS": value} for arm, value in ARMS.items()},
+                               args.rounds, cmd)  # fmt: skip
         last = {arm: statistics.median(r["epoch_seconds"][-1] for r in rows) for arm, rows in runs.items()}
         out[setup] = {
             **{arm: {"median_last_epoch_s": last[arm], "runs": rows} for arm, rows in runs.items()},

@@ -12,10 +12,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import resource
 import statistics
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -46,6 +44,8 @@ def measure(setup: str, steps: int, threads: int) -> dict[str, float]:
 
 
 def main() -> None:
+    from process_arms import run_alternating
+
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--setups", default="recipe,simple_cnn")
     parser.add_argument("--rounds", type=int, default=4)
@@ -58,14 +58,9 @@ def main() -> None:
         return
     out: dict[str, Any] = {"benchmark": "host_memory", "threads": args.threads, "steps": args.steps}
     for setup in args.setups.split(","):
-        runs: dict[str, list[dict[str, float]]] = {arm: [] for arm in ARMS}
-        for round_ in range(args.rounds):
-            for arm in ARMS if round_ % 2 == 0 else reversed(ARMS):
-                env = {**os.environ, "NEURALAB_MALLOC": ARMS[arm]}
-                cmd = [sys.executable, __file__, "--arm", setup, "--steps", str(args.steps),
-                       "--threads", str(args.threads)]  # fmt: skip
-                done = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, text=True, check=True)
-                runs[arm].append(json.loads(done.stdout.strip().splitlines()[-1]))
+        cmd = ["--arm", setup, "--steps", str(args.steps), "--threads", str(args.threads)]
+        runs = run_alternating(__file__, {arm: {"NEURALAB_MALLOC": value} for arm, value in ARMS.items()},
+                               args.rounds, cmd)  # fmt: skip
         medians = {arm: statistics.median(r["ms_per_step"] for r in rows) for arm, rows in runs.items()}
         out[setup] = {
             **{arm: {"median_ms_per_step": medians[arm], "runs": rows} for arm, rows in runs.items()},
