@@ -127,7 +127,7 @@ class SequentialNetwork(Network):
         if layers and not layers[0].built:
             self.build_for(tuple(x.shape[1:]))
         mask: torch.Tensor | None = None  # Keras's mask, from an Embedding(mask_zero=True)
-        pooled = -1  # the index of a MaxPooling2D already applied by pool_then_relu
+        pooled = -1  # the index of a MaxPooling2D already run with the convolution before it
         for index, layer in enumerate(layers):
             if index == pooled:
                 continue
