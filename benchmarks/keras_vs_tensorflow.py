@@ -7,12 +7,15 @@ TensorFlow is not a dependency of neuralab: install it in its own environment an
     .venv/bin/python benchmarks/keras_vs_tensorflow.py --keras-python /tmp/tfenv/bin/python
 
 Each run is its own process, one after another (never concurrently), so each has the whole machine.
+Runs see a minimal environment plus any NEURALAB_* variables (NEURALAB_DENORMALS=keep compares the
+engine with denormals kept).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -23,6 +26,7 @@ WORKER = Path(__file__).with_name("keras_worker.py")
 
 def run(python: str, framework: str, seed: int, epochs: int) -> dict[str, float]:
     env = {"PATH": "/usr/bin:/bin", "TF_CPP_MIN_LOG_LEVEL": "2", "HOME": str(Path.home())}
+    env |= {k: v for k, v in os.environ.items() if k.startswith("NEURALAB_")}  # e.g. NEURALAB_DENORMALS=keep
     command = [python, str(WORKER), framework, str(seed), str(epochs)]
     done = subprocess.run(command, capture_output=True, text=True, env=env)
     if done.returncode != 0:
