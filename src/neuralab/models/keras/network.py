@@ -14,6 +14,7 @@ import torch
 from rich.console import Console
 from rich.table import Table
 from torch import nn
+from torch.nn.modules import module as torch_module
 
 from neuralab.errors import UserError
 from neuralab.models.keras.core import Conv2D, Layer, MaxPooling2D, Shape
@@ -82,9 +83,7 @@ def pools_before_relu(layer: Layer, following: Layer) -> bool:
 
 def _has_global_hooks() -> bool:
     """Hooks registered for every module (torch.nn.modules.module.register_module_forward_hook)."""
-    from torch.nn.modules import module
-
-    return bool(module._global_forward_hooks or module._global_forward_pre_hooks)
+    return bool(torch_module._global_forward_hooks or torch_module._global_forward_pre_hooks)
 
 
 class SequentialNetwork(Network):
