@@ -115,6 +115,12 @@ def test_bad_inputs_get_a_clear_4xx_and_the_server_lives(server: Server, digit_i
         response = server.client.post("/predict", content=raw, headers={"content-type": "application/json"})
         assert_json_error(response, 422)
     assert_json_error(server.client.post("/predict", json={"array": (np.ones((8, 8)) * 300).tolist()}), 422)
+    huge = np.zeros((8, 8), dtype=object)
+    huge[0, 0] = 10**400  # JSON integers are unbounded; float64 is not
+    assert_json_error(server.client.post("/predict", json={"array": huge.tolist()}), 422)
+    multipart = {"content-type": "multipart/form-data; boundary=xyz"}
+    for broken in (b"no boundary in sight", b"--xyz\r\n\r\n\r\n--xyz--\r\n"):  # unparseable; no field name
+        assert_json_error(server.client.post("/predict", content=broken, headers=multipart), 400, "bad_multipart")
     assert_json_error(server.client.post("/predict", json={"image_base64": "***"}), 422, "bad_base64")
     assert_json_error(server.client.post("/predict", json={"image_base64": "aGk=", "array": [1]}), 422)
     assert_json_error(server.client.post("/predict", json={"text": "hello"}), 415)

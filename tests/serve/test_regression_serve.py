@@ -56,6 +56,7 @@ def test_rows_get_values_in_the_targets_units_and_unseen_categories_are_said(hou
         ({"rows": []}, 422, "non-empty list"),
         ({"rows": [{}], "top_k": 3}, 422, "exactly one of"),
         ({"rows": [{"area_m2": 1e300}]}, 422, "too large"),
+        ({"rows": [{"area_m2": 10**400}]}, 422, "(401 characters) is not a number"),  # JSON integers are unbounded
         ({"rows": [{"location": "x" * 30_000}]}, 413, "characters"),
         ({"rows": [{"area_m2": 1}] * 300}, 413, "at most 256 rows"),
         ([1, 2], 422, "JSON object"),
@@ -118,6 +119,7 @@ def test_a_forecaster_answers_the_next_steps_of_a_history(sunspots_server: Serve
         ({"history": []}, "non-empty list"),
         ({"rows": [{"a": 1}]}, "{'history': [...]}"),
         ({"history": [*history[:-1], 1e308]}, "too large"),
+        ({"history": [*history[:-1], 10**400]}, "too large"),  # beyond float64: JSON integers are unbounded
     ]:
         refused = client.post("/predict", json=body)
         assert refused.status_code == 422 and message in refused.json()["error"]["message"], refused.text

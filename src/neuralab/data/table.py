@@ -32,15 +32,19 @@ def is_missing(value: Any) -> bool:
     return isinstance(value, str) and value.strip().lower() in MISSING
 
 
+def shown(value: Any, limit: int = 40) -> str:
+    """A cell as an error message quotes it: its repr, cut short (a request may hold huge values)."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
+
+
 def as_number(value: Any) -> float | None:
     """The value as a finite float, or None when it is not a number (or missing)."""
     if isinstance(value, bool):
         return float(value)
-    if isinstance(value, int | float):
-        return float(value) if math.isfinite(value) else None
     try:
-        number = float(str(value).strip())
-    except ValueError:
+        number = float(value) if isinstance(value, int | float) else float(str(value).strip())
+    except (ValueError, OverflowError):  # OverflowError: an integer beyond float's range (JSON allows any)
         return None
     return number if math.isfinite(number) else None
 
@@ -187,7 +191,7 @@ class TableEncoder:
                     number = None if is_missing(value) else as_number(value)
                     if number is None:
                         if not is_missing(value):
-                            raise UserError(f"column {column.name!r}: {value!r} is not a number (row {i + 1})")
+                            raise UserError(f"column {column.name!r}: {shown(value)} is not a number (row {i + 1})")
                         imputed[column.name] = imputed.get(column.name, 0) + 1
                         number = column.median
                     out[i, at] = (number - column.mean) / column.std

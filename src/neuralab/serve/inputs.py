@@ -86,6 +86,8 @@ def array_to_tensor(values: Any, preprocess: Preprocess, id_limit: int | None = 
     """
     try:
         array = np.asarray(values, dtype=np.float64)
+    except OverflowError:  # JSON integers have no size limit; float64 does
+        raise InputError("'array' holds a number too large for float64") from None
     except (ValueError, TypeError):
         raise InputError(
             "'array' must be a rectangular array of numbers (found ragged or non-numeric values)"

@@ -92,6 +92,8 @@ async def uploads(request: Request, limits: InputLimits, field: str, many: bool)
         form = await request.form(max_files=limits.max_batch_items, max_fields=16)
     except StarletteHTTPException as err:
         raise InputError(f"malformed multipart body ({err.detail})", 400, "bad_multipart") from None
+    except ValueError as err:  # python-multipart's parse errors (a body that does not follow its boundary)
+        raise InputError(f"malformed multipart body ({err})", 400, "bad_multipart") from None
     values = form.getlist(field) if many else form.getlist(field)[:2]
     if not values:
         raise InputError(f"no file in the form field '{field}'", 400, "no_file")

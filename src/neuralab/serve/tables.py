@@ -89,6 +89,8 @@ def history_input(raw: bytes, scaler: SeriesScaler, window: int, limits: InputLi
         raise InputError(f"'history' has {len(steps)} steps; the limit is {limits.max_text_chars}", 413, "too_long")
     try:
         values = np.asarray(steps, dtype=np.float64)
+    except OverflowError:  # JSON integers have no size limit; float64 does
+        raise InputError("a value in 'history' is too large for this model") from None
     except (ValueError, TypeError):
         raise InputError("'history' must hold numbers (one per step, or one list per step)") from None
     try:
