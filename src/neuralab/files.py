@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors import SafetensorError
+from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 from torch import nn
 
@@ -64,6 +64,15 @@ def load_weights(model: nn.Module, path: Path) -> None:
     except RuntimeError as err:
         first = str(err).splitlines()[0:3]
         raise UserError(f"{path}: weights do not fit the model described in model.json ({' '.join(first)})") from None
+
+
+def stored_values(path: Path) -> int:
+    """How many numbers a safetensors file holds, read from its header alone (nothing is loaded)."""
+    try:
+        with safe_open(str(path), "pt") as handle:
+            return sum(int(torch.Size(handle.get_slice(key).get_shape()).numel()) for key in handle.keys())  # noqa: SIM118
+    except (SafetensorError, OSError, ValueError) as err:
+        raise UserError(f"{path}: not a readable safetensors file ({err})") from None
 
 
 def save_tensors(path: Path, tensors: dict[str, torch.Tensor]) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ from neuralab.files import (
     load_weights,
     save_tensors,
     save_weights,
+    stored_values,
 )
 from neuralab.models.sources import build_architecture
 
@@ -148,6 +150,8 @@ def load_model(
     """
     paths = check_run_dir(run_dir)
     card = read_json(paths.model_json)
+    if not isinstance(card, dict):
+        raise UserError(f"{paths.model_json} must hold a JSON object, not a {type(card).__name__}")
     if card.get("format") == GAN_FORMAT:
         raise UserError(f"{run_dir} is a GAN run, not a classifier", hint=f"generate images: neuralab sample {run_dir}")
     if card.get("task") == "ssl":
@@ -155,17 +159,46 @@ def load_model(
             f"{run_dir} is a self-supervised encoder: its class layer was never trained",
             hint=f"fine-tune it on labels: neuralab train ... --set model.pretrained={run_dir}",
         )
+    weights = weights or paths.weights
     try:
         preprocess = Preprocess.from_dict(card["preprocess"])
-        model = build_architecture(
-            card["architecture"], card["args"], tuple(card["input_shape"]), card["num_classes"], preprocess.kind,
-            trust_code,
-        )  # fmt: skip
+
+        def build() -> nn.Module:
+            return build_architecture(
+                card["architecture"], card["args"], tuple(card["input_shape"]), card["num_classes"],
+                preprocess.kind, trust_code,
+            )  # fmt: skip
+
+        refuse_larger_than_weights(build, weights, paths.model_json)
+        model = build()
     except (KeyError, TypeError) as err:
         raise UserError(f"{paths.model_json} lacks or mangles field {err}") from None
-    load_weights(model, weights or paths.weights)
+    load_weights(model, weights)
     model.eval()
     return model, card
+
+
+def refuse_larger_than_weights(build: Callable[[], nn.Module], weights: Path, model_json: Path) -> None:
+    """Refuse, before allocating it, a model that model.json makes larger than its weights file.
+
+    A run folder may come from someone else, and widths of 10**9 in model.json would allocate
+    gigabytes before the weights could be found not to fit. The model is first built on the meta
+    device (shapes only, no memory); a builder that cannot run there is left to the real build.
+    """
+    try:
+        with torch.device("meta"):
+            skeleton = build()
+    except UserError:
+        raise
+    except Exception:  # the real build that follows fails (or succeeds) on its own terms
+        return
+    needed = sum(tensor.numel() for tensor in skeleton.state_dict().values())
+    held = stored_values(weights)
+    if needed > held:
+        raise UserError(
+            f"{model_json} describes a model of {needed:,} values, but {weights.name} holds {held:,}: "
+            "the two do not belong together"
+        )
 
 
 def read_config(run_dir: Path) -> AnyRunConfig:

@@ -24,7 +24,7 @@ from neuralab.models.keras.graph import KerasTensor
 from neuralab.models.keras.network import FunctionalNetwork, Network, SequentialNetwork
 from neuralab.models.keras.spec import network_from_spec, network_spec
 from neuralab.models.sources import KERAS_ARCHITECTURE
-from neuralab.runs import check_run_dir, read_json
+from neuralab.runs import check_run_dir, read_json, refuse_larger_than_weights
 from neuralab.train.callbacks.base import Callback
 from neuralab.train.keras_api import ArrayLike, KerasModel
 from neuralab.train.run_folder import SavedModel, inferred_preprocess, save_run_folder
@@ -173,7 +173,10 @@ def load_model(filepath: str | Path, compile: bool = True) -> Sequential | Model
         raise UserError(f"{filepath} holds a {card.get('architecture') if isinstance(card, dict) else '?'!r} model, "
                         "not one saved from neuralab.keras",
                         hint="load it with neuralab.runs.load_model, or use the neuralab CLI")  # fmt: skip
-    network = network_from_spec((card.get("args") or {}).get("spec"), Sequential, Model)
+    spec = (card.get("args") or {}).get("spec")
+    refuse_larger_than_weights(lambda: KerasAsTorch(network_from_spec(spec, Sequential, Model)), paths.weights,
+                               paths.model_json)  # fmt: skip
+    network = network_from_spec(spec, Sequential, Model)
     load_weights(KerasAsTorch(network), paths.weights)
     assert isinstance(network, (Sequential, Model))
     network.eval()

@@ -82,5 +82,5 @@ def create_model(
         raise UserError(f"model {name!r} takes {' or '.join(info.inputs)} inputs, but this dataset gives {kind}s")
     try:
         return info.builder(input_shape=tuple(input_shape), num_classes=num_classes, **kwargs)
-    except (TypeError, ValueError) as err:
+    except (TypeError, ValueError, RuntimeError) as err:  # RuntimeError: torch's, e.g. a negative width
         raise UserError(f"cannot build model {name!r} with {kwargs}: {err}") from None

@@ -112,6 +112,6 @@ def network_from_spec(
                 layer = layer_from_spec(node["layer"])
                 tensors.append(layer(parents if len(parents) > 1 or hasattr(layer, "build_many") else parents[0]))
             return functional(tensors[0], tensors[-1])
-    except (KeyError, TypeError, ValueError, IndexError) as err:
+    except (KeyError, TypeError, ValueError, IndexError, RuntimeError) as err:  # RuntimeError: torch's, e.g. units < 0
         raise UserError(f"the model spec is malformed ({type(err).__name__}: {err})") from None
     raise UserError(f"the model spec's class_name must be Sequential or Model, not {spec.get('class_name')!r}")
