@@ -108,6 +108,17 @@ def test_a_string_column_of_identifiers_is_refused_with_a_reason() -> None:
         TableEncoder.fit(ids)
 
 
+@pytest.mark.parametrize("stray", ["inf", "1" + "0" * 400, "12,5"])  # infinite, beyond float64, a decimal comma
+def test_a_column_of_numbers_with_a_stray_value_is_refused_not_made_a_category(stray: str) -> None:
+    values = [[str(40 + i)] for i in range(99)] + [[stray]]
+    areas = TableSamples(["area"], np.asarray(values, dtype=object), torch.zeros(100, 1))
+    with pytest.raises(UserError, match="holds numbers except for 1 value") as refused:
+        TableEncoder.fit(areas)
+    assert len(refused.value.message) < 200  # a 401-digit cell is quoted cut short
+    strings = TableSamples(["size"], np.asarray([["S"], ["M"], ["L"], ["42"]] * 5, dtype=object), torch.zeros(20, 1))
+    assert TableEncoder.fit(strings).columns[0].kind == "categorical"  # mostly strings: still a category
+
+
 def test_california_housing_not_cached_offline_is_a_clear_message(tmp_path: Path) -> None:
     from neuralab.data import DATASETS, LoadOptions
 

@@ -22,6 +22,7 @@ from neuralab.errors import UserError
 
 MISSING = {"", "na", "nan", "n/a", "null", "none", "?"}
 MAX_CATEGORIES = 200  # a string column with more distinct values is an identifier, not a category
+STRAY_FRACTION = 0.05  # at most this share of non-numbers in a column of numbers: typos, not categories
 
 
 def is_missing(value: Any) -> bool:
@@ -95,7 +96,8 @@ def read_table(path: Path, targets: Sequence[str]) -> TableSamples:
                 bad = [header[i] for i, v in zip(target_at, target, strict=True) if v is None]
                 if bad:
                     raise UserError(
-                        f"{path}:{line}: target column {bad[0]!r} holds {row[header.index(bad[0])]!r}, not a number",
+                        f"{path}:{line}: target column {bad[0]!r} holds {shown(row[header.index(bad[0])])}, "
+                        "not a number",
                         hint="a regression target must be numeric; for labels use task: classify",
                     )
                 rows.append([row[i].strip() for i in feature_at])
@@ -133,10 +135,21 @@ class Column:
 
 
 def fit_column(name: str, values: np.ndarray) -> Column:
-    """Numeric when every present value parses as a number; otherwise categorical (strings)."""
+    """Numeric when every present value parses as a number; otherwise categorical (strings).
+
+    A column of numbers with a few stray values ('inf', a typo, a huge integer) is refused rather than
+    silently becoming a category with one level per number, which would throw the feature away.
+    """
     present = [v for v in values if not is_missing(v)]
     numbers = [as_number(v) for v in present]
-    if all(n is not None for n in numbers):
+    strays = [v for v, n in zip(present, numbers, strict=True) if n is None]
+    if strays and len(strays) <= STRAY_FRACTION * len(present):
+        examples = ", ".join(shown(v) for v in sorted(set(map(str, strays)))[:5])
+        raise UserError(
+            f"column {name!r} holds numbers except for {len(strays)} value(s) of {len(present)}: {examples}",
+            hint="correct them, or leave them blank (a missing value is filled with the training median)",
+        )
+    if not strays:
         data = np.asarray(numbers, dtype=np.float64) if numbers else np.zeros(1)
         median = float(np.median(data))
         std = float(data.std())
