@@ -32,6 +32,7 @@ def test_reads_features_of_any_type_and_numeric_targets(tmp_path: Path) -> None:
     ("text", "message"),
     [
         ("area,price\n50,cheap\n", "t.csv:2: target column 'price' holds 'cheap', not a number"),
+        ("area,price\n50,1\n60,-1e300\n", "t.csv:3: target column 'price' holds '-1e300', beyond the range of float32"),
         ("area,cost\n50,1\n", "no column 'price'; columns are area, cost"),
         ("area,area,price\n1,2,3\n", "columns ['area'] appear more than once"),
         ("area,price\n1,2\n3\n", "t.csv:3: 1 fields, the header has 2"),
@@ -115,6 +116,12 @@ def test_a_column_of_numbers_with_a_stray_value_is_refused_not_made_a_category(s
     with pytest.raises(UserError, match="holds numbers except for 1 value") as refused:
         TableEncoder.fit(areas)
     assert len(refused.value.message) < 200  # a 401-digit cell is quoted cut short
+    huge = TableSamples(["area"], np.asarray([["40"], ["1e300"]] * 10, dtype=object), torch.zeros(20, 1))
+    with pytest.raises(UserError, match="'1e300', beyond the range of float32"):
+        TableEncoder.fit(huge)  # float64 holds it; float32 tensors would turn it into inf, then NaN
+    encoder = TableEncoder.fit(TableSamples(["area"], np.asarray([["40"], ["50"]], dtype=object), torch.zeros(2, 1)))
+    with pytest.raises(UserError, match="too large for float32"):
+        encoder.encode(np.asarray([["1e300"]], dtype=object))  # a test or served row
     strings = TableSamples(["size"], np.asarray([["S"], ["M"], ["L"], ["42"]] * 5, dtype=object), torch.zeros(20, 1))
     assert TableEncoder.fit(strings).columns[0].kind == "categorical"  # mostly strings: still a category
 

@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 from neuralab.data.registry import LoadedData, LoadOptions, Samples
+from neuralab.data.table import beyond_float32
 from neuralab.data.transforms import Preprocess
 from neuralab.errors import UserError
 
@@ -87,6 +88,10 @@ def read_series(path: Path, columns: list[str] | None = None, season: int | None
                 what = "is empty" if not row[i].strip() else f"holds {row[i].strip()!r}"
                 raise UserError(f"{path}:{line}: series {header[i]!r} {what}: a series needs a number at every step",
                                 hint="fill the gap (interpolate) or cut the series before it")  # fmt: skip
+            if beyond_float32(value):
+                raise UserError(f"{path}:{line}: series {header[i]!r} holds {row[i].strip()[:40]}, beyond the range "
+                                "of float32 (about ±3.4e38) that training computes in",
+                                hint="rescale the series (thousands, millions...) or correct the value")  # fmt: skip
             values[line - 2, j] = value
     time_at = [i for i in range(len(header)) if i not in at]
     time = [row[time_at[0]].strip() for row in body] if time_at else [str(t) for t in range(len(body))]

@@ -22,6 +22,7 @@ from neuralab.errors import UserError
 
 MISSING = {"", "na", "nan", "n/a", "null", "none", "?"}
 MAX_CATEGORIES = 200  # a string column with more distinct values is an identifier, not a category
+FLOAT32_MAX = float(np.finfo(np.float32).max)  # about 3.4e38: the largest number a float32 tensor holds
 STRAY_FRACTION = 0.05  # at most this share of non-numbers in a column of numbers: typos, not categories
 
 
@@ -37,6 +38,11 @@ def shown(value: Any, limit: int = 40) -> str:
     """A cell as an error message quotes it: its repr, cut short (a request may hold huge values)."""
     text = repr(value)
     return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
+
+
+def beyond_float32(number: float) -> bool:
+    """True for a finite float64 that training's float32 tensors cannot hold (it would become inf, then NaN)."""
+    return abs(number) > FLOAT32_MAX
 
 
 def as_number(value: Any) -> float | None:
@@ -100,6 +106,15 @@ def read_table(path: Path, targets: Sequence[str]) -> TableSamples:
                         "not a number",
                         hint="a regression target must be numeric; for labels use task: classify",
                     )
+                huge = [
+                    header[i] for i, v in zip(target_at, target, strict=True) if v is not None and beyond_float32(v)
+                ]
+                if huge:
+                    raise UserError(
+                        f"{path}:{line}: target column {huge[0]!r} holds {shown(row[header.index(huge[0])])}, "
+                        "beyond the range of float32 (about ±3.4e38) that training computes in",
+                        hint="rescale the column (thousands, millions...) or correct the value",
+                    )
                 rows.append([row[i].strip() for i in feature_at])
                 values.append(target)
     except UnicodeDecodeError as err:
@@ -148,6 +163,13 @@ def fit_column(name: str, values: np.ndarray) -> Column:
         raise UserError(
             f"column {name!r} holds numbers except for {len(strays)} value(s) of {len(present)}: {examples}",
             hint="correct them, or leave them blank (a missing value is filled with the training median)",
+        )
+    huge = [v for v, n in zip(present, numbers, strict=True) if n is not None and beyond_float32(n)]
+    if huge:
+        raise UserError(
+            f"column {name!r} holds {shown(huge[0])}, beyond the range of float32 (about ±3.4e38) that training "
+            "computes in",
+            hint="rescale the column (thousands, millions...) or correct the value",
         )
     if not strays:
         data = np.asarray(numbers, dtype=np.float64) if numbers else np.zeros(1)
@@ -207,6 +229,9 @@ class TableEncoder:
                             raise UserError(f"column {column.name!r}: {shown(value)} is not a number (row {i + 1})")
                         imputed[column.name] = imputed.get(column.name, 0) + 1
                         number = column.median
+                    elif beyond_float32(number):
+                        raise UserError(f"column {column.name!r}: {shown(value)} is too large for float32, about "
+                                        f"±3.4e38 (row {i + 1})")  # fmt: skip
                     out[i, at] = (number - column.mean) / column.std
             else:
                 index = {c: k for k, c in enumerate(column.categories)}
