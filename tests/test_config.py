@@ -57,6 +57,29 @@ def test_yaml_errors_are_user_errors(tmp_path: Path) -> None:
         load_yaml(listy)
 
 
+def test_a_yaml_alias_bomb_is_refused_before_anything_walks_it(tmp_path: Path) -> None:
+    lines = ['a0: &a0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    lines += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 9)]  # 10**9 strings once expanded
+    bomb = tmp_path / "bomb.yaml"
+    bomb.write_text("\n".join([*lines, "data:", "  classes: *a8"]) + "\n")
+    with pytest.raises(UserError, match="expands to more than 100,000 values"):
+        load_yaml(bomb)
+    with pytest.raises(UserError, match="expands to more than"):
+        levels = ["&b0 [1, 1, 1, 1, 1, 1, 1, 1, 1, 1]"]
+        levels += [f"&b{i} [{', '.join([f'*b{i - 1}'] * 10)}]" for i in range(1, 6)]  # 10**6 once expanded
+        parse_set([f"data.classes=[{', '.join(levels)}]"])
+    shared = tmp_path / "anchors.yaml"  # aliases within reason still work
+    shared.write_text("model: {name: mlp, args: &w {widths: [32, 32]}}\nexperiment: {args: *w}\n")
+    assert load_yaml(shared)["experiment"]["args"] == {"widths": [32, 32]}
+
+
+@pytest.mark.parametrize("name", ["../elsewhere", "a/b", "..", "a\\b", " "])
+def test_a_run_name_is_one_folder_inside_out_dir(name: str) -> None:
+    with pytest.raises(UserError, match="not a folder name"):
+        resolve_config({"name": name})
+    assert resolve_config({"name": "my-run.v2"}).name == "my-run.v2"
+
+
 def test_deep_merge_merges_nested_and_later_wins() -> None:
     assert deep_merge({"a": {"b": 1, "c": 2}}, {"a": {"c": 3}}) == {"a": {"b": 1, "c": 3}}
 

@@ -12,13 +12,35 @@ import yaml
 from neuralab.errors import UserError
 
 _EXPONENT_NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+")
+MAX_YAML_VALUES = 100_000  # a real config holds hundreds; a YAML alias bomb expands to billions
+
+
+def load_yaml_text(text: str, where: str) -> Any:
+    """yaml.safe_load, refusing documents whose aliases expand past MAX_YAML_VALUES.
+
+    safe_load shares an alias's object rather than copying it, so parsing a "billion laughs" file is
+    cheap, but everything that walks the result afterwards (validation, merging, printing) is not.
+    """
+    raw = yaml.safe_load(text)
+    budget, pending = MAX_YAML_VALUES, [raw]
+    while pending:
+        node = pending.pop()
+        budget -= 1
+        if budget < 0:
+            raise UserError(f"{where} expands to more than {MAX_YAML_VALUES:,} values (YAML aliases repeat what "
+                            "they point to): not a configuration")  # fmt: skip
+        if isinstance(node, dict):
+            pending.extend(node.values())
+        elif isinstance(node, list):
+            pending.extend(node)
+    return raw
 
 
 def load_yaml(path: Path) -> dict[str, Any]:
     if not path.is_file():
         raise UserError(f"config file {path} does not exist")
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = load_yaml_text(path.read_text(encoding="utf-8"), f"config file {path}")
     except yaml.YAMLError as err:
         raise UserError(f"config file {path} is not valid YAML: {err}") from None
     except UnicodeDecodeError:
@@ -46,7 +68,7 @@ def parse_value(text: str) -> Any:
     if not text.strip():
         return None
     try:
-        parsed = yaml.safe_load(text)
+        parsed = load_yaml_text(text, f"the value {text[:40]!r}")
     except yaml.YAMLError:
         return text
     if isinstance(parsed, str) and _EXPONENT_NUMBER.fullmatch(parsed.strip()):

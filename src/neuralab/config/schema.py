@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, Field, TypeAdapter, ValidationError
+from pydantic import BaseModel, Field, TypeAdapter, ValidationError, field_validator
 
 from neuralab.config.sections import (
     DataConfig,
@@ -40,6 +40,14 @@ class _RunBase(_Section):
     name: str | None = Field(None, description="run folder name; default: <dataset>-<model>-<time>")
     out_dir: Path = Field(Path("runs"), description="parent folder of run folders")
     data: DataConfig = Field(default_factory=DataConfig)  # type: ignore[arg-type]
+
+    @field_validator("name")
+    @classmethod
+    def _one_folder(cls, name: str | None) -> str | None:
+        """A run's name is one folder inside out_dir: a shared config must not write elsewhere."""
+        if name is not None and (not name.strip() or "/" in name or "\\" in name or name.strip() in {".", ".."}):
+            raise ValueError(f"{name!r} is not a folder name (no '/', '\\', '.' or '..'); out_dir sets the parent")
+        return name
 
     def to_yaml(self) -> str:
         return yaml.safe_dump(self.model_dump(mode="json"), sort_keys=False)

@@ -9,6 +9,7 @@ from typing import Any
 
 import yaml
 
+from neuralab.config.overrides import load_yaml_text
 from neuralab.errors import UserError
 from neuralab.experiments.repeats import GROUP_FILE
 
@@ -62,7 +63,7 @@ def _read(path: Path) -> Any:
     try:
         if path.suffix == ".json":
             return json.loads(path.read_text(encoding="utf-8"))
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        return load_yaml_text(path.read_text(encoding="utf-8"), str(path))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError, yaml.YAMLError) as err:
         raise UserError(f"{path} cannot be read ({type(err).__name__}: {err})") from None
 
