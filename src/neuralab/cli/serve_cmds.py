@@ -31,6 +31,9 @@ def serve(
         DEFAULTS.max_pixels / 1e6
     ),
     threads: Annotated[int | None, typer.Option(help="torch threads per worker (default: cores / workers)")] = None,
+    request_timeout: Annotated[
+        float, typer.Option(help="seconds a request may take to arrive in full; slower clients are disconnected")
+    ] = DEFAULTS.request_timeout_s,
     log_level: Annotated[str, typer.Option(help="info logs one JSON line per request")] = DEFAULTS.log_level,
     trust_code: Annotated[
         bool, typer.Option("--trust-code", help="run the Python builder the run folder names (only for code you trust)")
@@ -43,9 +46,12 @@ def serve(
 
     from neuralab.serve.app import create_app
     from neuralab.serve.monitoring import configure_logging
+    from neuralab.serve.slow_clients import deadline_protocol
 
     if workers < 1 or max_batch < 1 or max_wait_ms < 0 or max_body_mb <= 0 or max_megapixels <= 0:
         raise UserError("--workers and --max-batch must be >= 1; --max-wait-ms >= 0; size limits > 0")
+    if not request_timeout > 0:
+        raise UserError(f"--request-timeout must be a positive number of seconds, got {request_timeout}")
     if backend not in ("torch", "onnx", "onnx-int8"):
         raise UserError(f"unknown backend {backend!r}; choose torch, onnx or onnx-int8")
     settings = ServeSettings(
@@ -58,13 +64,15 @@ def serve(
         threads=threads or max(1, (os.cpu_count() or 1) // workers),
         trust_code=trust_code,
         log_level=log_level,
+        request_timeout_s=request_timeout,
     )
     configure_logging(log_level)
     err_console.print(
         f"serving {run_dir} on http://{host}:{port}  (API docs: /docs, demo page: /)", highlight=False, soft_wrap=True
     )
     if workers == 1:
-        uvicorn.run(create_app(run_dir, settings), host=host, port=port, log_level="warning", access_log=False)
+        uvicorn.run(create_app(run_dir, settings), host=host, port=port, log_level="warning", access_log=False,
+                    http=deadline_protocol(request_timeout))  # fmt: skip
     else:
         import shutil
         import tempfile
@@ -78,7 +86,8 @@ def serve(
         os.environ[MULTIPROCESS_DIR] = metrics_dir
         try:
             run_workers(uvicorn.Config("neuralab.serve.app:app_from_env", factory=True, host=host, port=port,
-                                       workers=workers, log_level="warning", access_log=False))  # fmt: skip
+                                       workers=workers, log_level="warning", access_log=False,
+                                       http=deadline_protocol(request_timeout)))  # fmt: skip
         finally:
             shutil.rmtree(metrics_dir, ignore_errors=True)
 

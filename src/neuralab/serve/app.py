@@ -33,6 +33,7 @@ from neuralab.serve.monitoring import (
 from neuralab.serve.predictor import Predictor
 from neuralab.serve.routes import router
 from neuralab.serve.settings import ServeSettings
+from neuralab.serve.slow_clients import deadline_protocol
 from neuralab.serve.state import ServeState, validation_message
 
 __all__ = ["ServeSettings", "app_from_env", "create_app"]
@@ -45,6 +46,7 @@ def app_from_env() -> FastAPI:
     """
     run_dir, settings = ServeSettings.from_env()
     configure_logging(settings.log_level)
+    deadline_protocol(settings.request_timeout_s)  # this worker's protocol class (uvicorn's config names it)
     return create_app(run_dir, settings)
 
 

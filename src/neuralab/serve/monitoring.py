@@ -14,10 +14,12 @@ import time
 import uuid
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, disable_created_metrics, generate_latest
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 LOG = logging.getLogger("neuralab.serve")
 INTERNAL_ERROR = "internal server error; the server log has the request id"
+CLIENT_CLOSED = 499  # logged for a request whose client went away before it arrived in full (nginx's code)
 # prometheus_client's multiprocess mode: each worker writes its samples to files in this folder, set
 # before the workers start (`serve --workers N` does), and a scrape of any worker sums them all.
 MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"
@@ -122,6 +124,8 @@ class ObservabilityMiddleware:
 
         try:
             await self.app(scope, limited_receive, send_with_id)
+        except ClientDisconnect:  # the client left, or missed the request deadline: nobody to answer
+            status["code"] = CLIENT_CLOSED
         except Exception:
             if status.get("started"):
                 raise

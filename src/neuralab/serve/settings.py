@@ -28,6 +28,7 @@ class ServeSettings:
     threads: int | None = None
     trust_code: bool = False  # rebuild a model whose folder names an import path (see neuralab.models.sources)
     log_level: str = "info"  # info: one JSON line per request, from every worker process
+    request_timeout_s: float = 60.0  # a request's first byte to its last (8 MB at ~1 Mbit/s); see slow_clients
 
     @property
     def limits(self) -> InputLimits:
@@ -50,6 +51,7 @@ class ServeSettings:
             if raw:
                 kind: Any = {
                     "max_wait_ms": float,
+                    "request_timeout_s": float,
                     "backend": str,
                     "precision": str,
                     "log_level": str,
