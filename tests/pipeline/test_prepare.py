@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import torch
 
@@ -35,3 +37,22 @@ def test_prepare_splits_stratified_and_seeded() -> None:
     assert torch.equal(a.train.targets, b.train.targets)  # the same seed, the same split
     counts = torch.bincount(a.val.targets, minlength=10) if a.val is not None else None
     assert counts is not None and int(counts.min()) >= 9  # every class in validation
+
+
+@pytest.mark.parametrize(
+    ("labels", "message"),
+    [
+        (["pos"] * 60, "has one class ('pos'): a classifier needs at least two"),
+        ([f"review-{i}" for i in range(60)], "60 of its 60 classes have at most one training example"),
+    ],
+    ids=["one-label", "an-identifier-column"],
+)
+def test_labels_a_classifier_cannot_learn_from_are_refused(tmp_path: Path, labels: list[str], message: str) -> None:
+    rows = "".join(f"good film number {i},{label}\n" for i, label in enumerate(labels))
+    (tmp_path / "reviews.csv").write_text("text,label\n" + rows, encoding="utf-8")
+    cfg = resolve_config({"data": {"name": "csv-text", "file": str(tmp_path / "reviews.csv")}})
+    with pytest.raises(UserError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        prepare_data(cfg)
+    few = "".join(f"film {i},{['pos', 'neg', 'meh'][i % 3]}\n" for i in range(60))  # three real classes: fine
+    (tmp_path / "reviews.csv").write_text("text,label\n" + few, encoding="utf-8")
+    assert len(prepare_data(cfg).data.classes) == 3

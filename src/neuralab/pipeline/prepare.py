@@ -62,6 +62,7 @@ def supervised_config(cfg: AnyRunConfig, what: str) -> SupervisedRunConfig:
     return cfg
 
 
+MANY_CLASSES = 20  # above this, most classes having one example means the labels are not classes
 _VALUE_TASKS = {"table": "regress", "series": "forecast"}
 
 
@@ -91,6 +92,8 @@ def prepare_data(cfg: RunConfig, stored: Preprocess | None = None) -> PreparedDa
     data = load_dataset(cfg.data)
     if cfg.data.classes is not None:
         select_classes(data, cfg.data.classes)
+    if stored is None:
+        refuse_unlearnable_classes(data.classes, data.train.targets, cfg.data.name)
     train = data.train
     if cfg.data.subset is not None:
         train = train.subset(stratified_subset(train.targets, cfg.data.subset, cfg.train.seed))
@@ -110,6 +113,24 @@ def prepare_data(cfg: RunConfig, stored: Preprocess | None = None) -> PreparedDa
 
         train, val, test = ids(train), ids(val) if val is not None else None, ids(test)
     return PreparedData(data, train, val, test)
+
+
+def refuse_unlearnable_classes(classes: list[str], targets: torch.Tensor, dataset: str) -> None:
+    """A classifier needs two classes or more, and several examples of most of them.
+
+    A label column of identifiers or free text passes every type check and trains for minutes on
+    hundreds of one-example classes; a file with a single label trains to a meaningless 100%.
+    """
+    if len(classes) < 2:
+        raise UserError(f"dataset {dataset!r} has one class ({', '.join(map(repr, classes)) or 'none'}): "
+                        "a classifier needs at least two to tell apart",
+                        hint="check data.target_column, or the class folders")  # fmt: skip
+    counts = torch.bincount(targets.long(), minlength=len(classes))
+    lonely = int((counts <= 1).sum())
+    if len(classes) > MANY_CLASSES and lonely > len(classes) / 2:
+        raise UserError(f"dataset {dataset!r}: {lonely} of its {len(classes)} classes have at most one training "
+                        "example, too few to learn a class from: is the label column an identifier or free text?",
+                        hint="check data.target_column; numbers to predict are task: regress")  # fmt: skip
 
 
 def select_classes(data: LoadedData, wanted: list[str]) -> None:
