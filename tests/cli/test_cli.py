@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import signal
 import subprocess
 import sys
@@ -190,6 +191,18 @@ def test_killed_gan_run_resumes_bit_identical(tmp_path: Path) -> None:
 def test_resume_refuses_other_options(tmp_path: Path) -> None:
     result = run_cli("train", "--resume", str(tmp_path), "--epochs", "3")
     assert result.returncode == 2 and "takes no other options" in result.stderr
+
+
+def test_resuming_from_another_runs_checkpoint_is_refused_by_name(digits_run: Path, tmp_path: Path) -> None:
+    run = tmp_path / "copied"
+    shutil.copytree(digits_run, run)
+    foreign = torch.load(run / "checkpoints" / "last.pt", weights_only=True)
+    foreign["model"] = {"0.weight": torch.zeros(3, 3)}  # a checkpoint written by some other model
+    for name in ("last.pt", "last.prev.pt"):
+        torch.save(foreign, run / "checkpoints" / name)
+    result = run_cli("train", "--resume", str(run))
+    assert result.returncode == 2, result.stderr
+    assert "does not fit" in result.stderr and "Traceback" not in result.stderr
 
 
 def test_interrupt_writes_a_checkpoint_and_stops_cleanly(tmp_path: Path) -> None:

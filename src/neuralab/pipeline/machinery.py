@@ -17,6 +17,7 @@ from rich.console import Console
 
 from neuralab.config import AnyRunConfig, FitRunConfig
 from neuralab.diagnose import Finding, GradientMonitor
+from neuralab.errors import UserError
 from neuralab.hardware import usable_cores
 from neuralab.pipeline.tracking import abort_trackers
 from neuralab.runs import RunPaths, atomic_write_json, atomic_write_text, new_run_dir, read_config
@@ -75,8 +76,6 @@ def open_run(cfg: AnyRunConfig, default_name: str, resume_dir: Path | None) -> R
 
 def read_run_config(run_dir: Path) -> AnyRunConfig:
     """The config of an existing run folder, for --resume."""
-    from neuralab.errors import UserError
-
     if not RunPaths(Path(run_dir)).config.is_file():
         raise UserError(f"{run_dir} is not a run folder (no config.yaml)")
     return read_config(run_dir)
@@ -89,7 +88,12 @@ def checkpoint_callback(paths: RunPaths, every_steps: int, every_s: float) -> Re
 def restore_checkpoint(loop: ResumableLoop, paths: RunPaths, console: Console) -> None:
     """Continue `loop` exactly where the run's newest readable checkpoint left it."""
     payload, source = load_checkpoint(paths.checkpoints)
-    loop.restore(payload)
+    try:
+        loop.restore(payload)
+    except (RuntimeError, KeyError, ValueError, TypeError) as err:  # a checkpoint from another run or model
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise UserError(f"{source} does not fit this run's model and settings ({first})",
+                        hint="was it copied from another run? resume the run that wrote it") from None  # fmt: skip
     console.print(
         f"resuming {paths.root} from {source.name}: epoch {loop.state.epoch + 1}, batch {loop.state.batch}",
         highlight=False,
