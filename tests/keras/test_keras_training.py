@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -129,3 +130,64 @@ def test_model_checkpoint_and_learning_rate_scheduler(digits: tuple[np.ndarray, 
     restored = load_model(tmp_path / "best")
     best_epoch = int(np.argmax(history.history["val_accuracy"]))
     assert best_epoch >= 0 and restored.count_params() == model.count_params()
+
+
+def _classifier(loss: str = "sparse_categorical_crossentropy") -> Sequential:
+    model = Sequential([Input((4,)), layers.Dense(8, activation="relu"), layers.Dense(3, activation="softmax")])
+    model.compile(optimizer="adam", loss=loss, metrics=["accuracy"])
+    return model
+
+
+_X = np.random.default_rng(0).random((30, 4))
+_Y = np.arange(30) % 3
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (
+            lambda: _classifier().fit(_X[:, :3], _Y, verbose=0),
+            r"takes inputs shaped \(None, 4\); x is shaped \(30, 3\)",
+        ),
+        (lambda: _classifier().predict(np.ones((2, 7))), r"predict: the model takes inputs shaped \(None, 4\)"),
+        (lambda: _classifier().fit(_X, _Y + 3, verbose=0), r"class ids must lie in 0..2 .* y holds 3..5"),
+        (lambda: _classifier().fit(_X, np.array(["cat"] * 30), verbose=0), "a classifier takes class ids 0..2"),
+        (lambda: _classifier().fit(_X, _Y + 0.5, verbose=0), "one whole class id per example"),
+        (lambda: _classifier("categorical_crossentropy").fit(_X, _Y, verbose=0), "one-hot rows of 3"),
+        (lambda: _classifier().fit(np.full((30, 4), np.nan), _Y, verbose=0), "x holds 120 NaN or infinite values"),
+        (lambda: _classifier().fit(_X[:0], _Y[:0], verbose=0), "x holds no examples"),
+        (lambda: _classifier().fit(_X, _Y, batch_size=0, verbose=0), "batch_size must be a positive whole number"),
+        (lambda: _classifier().fit(_X, _Y, validation_split=1.0, verbose=0), r"validation_split .* in \[0, 1\)"),
+        (lambda: _classifier("hinge"), "unknown loss 'hinge'"),
+        (lambda: layers.Dense(8, activation="rleu"), "unknown activation 'rleu'"),
+        (lambda: layers.Dense(0), r"Dense\(units\) must be a positive whole number"),
+        (lambda: layers.Conv2D(8, 0), "kernel_size and strides must be a positive whole number"),
+    ],
+    ids=[
+        "features",
+        "predict-shape",
+        "label-range",
+        "text-labels",
+        "fractional-ids",
+        "ids-for-one-hot",
+        "nan",
+        "empty",
+        "batch-0",
+        "split-1",
+        "loss",
+        "activation",
+        "units-0",
+        "kernel-0",
+    ],
+)
+def test_mistakes_get_keras_style_messages_not_torch_errors(call: Any, message: str) -> None:
+    with pytest.raises(UserError, match=message):
+        call()
+
+
+def test_the_grid_search_wrapper_gives_each_loss_the_labels_it_reads() -> None:
+    from neuralab.keras.wrappers.scikit_learn import KerasClassifier
+
+    for loss in ("sparse_categorical_crossentropy", "categorical_crossentropy"):
+        classifier = KerasClassifier(build_fn=lambda loss=loss: _classifier(loss), epochs=1, verbose=0)
+        assert classifier.fit(_X, _Y).predict(_X).shape == (30,)

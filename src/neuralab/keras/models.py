@@ -31,6 +31,7 @@ from neuralab.train.run_folder import SavedModel, inferred_preprocess, save_run_
 
 KERAS_KEYS = ("loss", "accuracy", "val_loss", "val_accuracy")
 _CE = ("categorical_crossentropy", "sparse_categorical_crossentropy")
+_MSE = ("mse", "mean_squared_error")
 
 
 class KerasHistory:
@@ -57,6 +58,7 @@ class _Trainable(Network):
 
     _engine: KerasModel | None = None
     _metrics: list[str] = []  # noqa: RUF012  (replaced per instance by compile)
+    _loss_name = ""
 
     def compile(self, optimizer: str | Optimizer = "rmsprop", loss: str = "sparse_categorical_crossentropy",
                 metrics: Sequence[str] = ()) -> None:  # fmt: skip
@@ -66,6 +68,8 @@ class _Trainable(Network):
             raise UserError("the model's input shape is unknown, so its weights do not exist yet",
                             hint="give the first layer input_shape=(...), or begin with Input(shape=...)")  # fmt: skip
         name = loss if isinstance(loss, str) else getattr(loss, "name", "")
+        if name not in (*_CE, *_MSE):
+            raise UserError(f"unknown loss {loss!r}", hint=f"choose one of: {', '.join((*_CE, *_MSE))}")
         from_logits = bool(getattr(loss, "from_logits", False))
         if name in _CE and not self.ends_in_softmax() and not from_logits:
             raise UserError(f"{name} on outputs that are not a softmax needs from_logits=True",
@@ -75,8 +79,8 @@ class _Trainable(Network):
         self._engine = KerasModel(trained)
         self._metrics = [m for m in metrics if m in ("accuracy", "acc")]
         opt = optimizer if isinstance(optimizer, Optimizer) else Optimizer(str(optimizer))
-        self._engine.compile(build(opt, trained), "mse" if name in ("mse", "mean_squared_error") else "cross_entropy",
-                             self._metrics)  # fmt: skip
+        self._engine.compile(build(opt, trained), "mse" if name in _MSE else "cross_entropy", self._metrics)
+        self._loss_name = name
 
     def _require(self) -> KerasModel:
         if self._engine is None:
@@ -88,20 +92,30 @@ class _Trainable(Network):
             validation_data: tuple[ArrayLike, ArrayLike] | None = None, shuffle: bool = True,
             class_weight: dict[int, float] | None = None) -> KerasHistory:  # fmt: skip
         """Keras's fit; returns a History whose `.history` has loss, accuracy, val_loss, val_accuracy."""
-        history = self._require().fit(x, y, epochs=epochs, batch_size=batch_size or 32, callbacks=callbacks,
-                                      validation_split=validation_split, validation_data=validation_data,
-                                      shuffle=shuffle, class_weight=class_weight,
-                                      verbose=1 if verbose == "auto" else verbose)  # fmt: skip
+        engine = self._require()
+        if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, int)
+                                       or batch_size < 1):  # fmt: skip
+            raise UserError(f"batch_size must be a positive whole number, got {batch_size!r}")
+        if not 0 <= validation_split < 1:
+            raise UserError(f"validation_split is the share of x held out, in [0, 1); got {validation_split}")
+        self._check_examples(x, y, "fit")
+        if validation_data is not None:
+            self._check_examples(*validation_data, "fit's validation_data")
+        history = engine.fit(x, y, epochs=epochs, batch_size=batch_size or 32, callbacks=callbacks,
+                             validation_split=validation_split, validation_data=validation_data, shuffle=shuffle,
+                             class_weight=class_weight, verbose=1 if verbose == "auto" else verbose)  # fmt: skip
         return KerasHistory(history.rows)
 
     def evaluate(self, x: ArrayLike, y: ArrayLike, batch_size: int | None = None, verbose: Any = "auto") -> Any:
         """[loss, accuracy] with metrics, the loss alone without (Keras's return value)."""
         engine = self._require()
+        self._check_examples(x, y, "evaluate")
         values = engine.evaluate(x, y, batch_size=batch_size or 1024)
         return values if engine.classification and self._metrics else values[0]
 
     def predict(self, x: ArrayLike, batch_size: int | None = None, verbose: Any = "auto") -> np.ndarray:
         """The model's outputs as NumPy: probabilities when it ends in a softmax."""
+        self._check_inputs(x, "predict")
         was_training = self.training
         self.eval()
         outputs = []
@@ -112,6 +126,51 @@ class _Trainable(Network):
                 outputs.append(self(tensor[start : start + (batch_size or 1024)]).float())
         self.train(was_training)
         return torch.cat(outputs).numpy()
+
+    def _check_inputs(self, x: ArrayLike, where: str) -> np.ndarray:
+        """Keras's own refusal of inputs that do not match the model, instead of torch's matrix-size error."""
+        array = np.asarray(x)
+        expected = tuple(self.input_shape or ())
+        if array.ndim == 0 or len(array) == 0:
+            raise UserError(f"{where}: x holds no examples")
+        if array.dtype.kind not in "biuf":
+            raise UserError(f"{where}: x must hold numbers, not {array.dtype} values")
+        if array.dtype.kind == "f" and not np.isfinite(array).all():
+            raise UserError(f"{where}: x holds {int((~np.isfinite(array)).sum())} NaN or infinite values",
+                            hint="fill or drop them first: training on them gives a NaN loss")  # fmt: skip
+        got = tuple(array.shape[1:])
+        if len(got) != len(expected) or any(e is not None and e != g for e, g in zip(expected, got, strict=False)):
+            shown = ", ".join("None" if e is None else str(e) for e in expected)
+            raise UserError(f"{where}: the model takes inputs shaped (None, {shown}); x is shaped {array.shape}",
+                            hint="reshape x, or give the first layer the input_shape of your data")  # fmt: skip
+        return array
+
+    def _check_examples(self, x: ArrayLike, y: ArrayLike, where: str) -> None:
+        """Inputs as `_check_inputs`; class labels that the loss can read and the outputs can hold."""
+        self._check_inputs(x, where)
+        labels = np.asarray(y)
+        if self._loss_name not in _CE:
+            return
+        outputs = int((self.ordered_layers()[-1].output_shape or (0,))[-1])
+        if labels.dtype.kind not in "biuf":
+            raise UserError(f"{where}: y holds {labels.dtype} values; a classifier takes class ids 0..{outputs - 1}",
+                            hint="turn text labels into ids (sklearn's LabelEncoder), or one-hot rows "
+                                 "(keras.utils.to_categorical)")  # fmt: skip
+        if self._loss_name == "categorical_crossentropy":
+            if labels.ndim != 2 or labels.shape[1] != outputs:
+                raise UserError(f"{where}: categorical_crossentropy takes one-hot rows of {outputs} (the model's "
+                                f"outputs); y is shaped {labels.shape}",
+                                hint="to_categorical(y, num_classes), or sparse_categorical_crossentropy "
+                                     "for class ids")  # fmt: skip
+            return
+        ids = labels.reshape(len(labels), -1)
+        if ids.shape[1] != 1 or (len(ids) and not np.array_equal(ids, np.round(ids))):
+            raise UserError(f"{where}: sparse_categorical_crossentropy takes one whole class id per example; "
+                            f"y is shaped {labels.shape}",
+                            hint="one-hot rows go with categorical_crossentropy")  # fmt: skip
+        if len(ids) and (ids.min() < 0 or ids.max() >= outputs):
+            raise UserError(f"{where}: class ids must lie in 0..{outputs - 1} (the model has {outputs} outputs); "
+                            f"y holds {ids.min():g}..{ids.max():g}")  # fmt: skip
 
     def save(self, filepath: str | Path, overwrite: bool = True, classes: Sequence[str] | None = None,
              dataset: str | None = None) -> Path:  # fmt: skip

@@ -58,7 +58,9 @@ class KerasClassifier(ClassifierMixin, BaseEstimator):
         index = np.searchsorted(self.classes_, labels)
         self.model_ = self._build()
         params = {k: v for k, v in self.sk_params.items() if k in _FIT_ARGS} | fit_params
-        self.model_.fit(np.asarray(x), to_categorical(index, len(self.classes_)), **params)
+        # As Keras's own wrapper: one-hot rows for categorical_crossentropy, class ids for the sparse loss.
+        one_hot = getattr(self.model_, "_loss_name", "") == "categorical_crossentropy"
+        self.model_.fit(np.asarray(x), to_categorical(index, len(self.classes_)) if one_hot else index, **params)
         return self
 
     def predict_proba(self, x: Any) -> np.ndarray:

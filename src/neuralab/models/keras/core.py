@@ -13,6 +13,7 @@ import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -36,6 +37,13 @@ def activation_fn(name: str | None) -> Any:
 
 def pair(value: int | Sequence[int]) -> tuple[int, int]:
     return (value, value) if isinstance(value, int) else (int(value[0]), int(value[1]))
+
+
+def positive(value: Any, what: str) -> int:
+    """A layer size Keras would accept: a whole number of at least 1 (said by name, as Keras does)."""
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
+        raise UserError(f"{what} must be a positive whole number, got {value!r}")
+    return int(value)
 
 
 def glorot_uniform_(weight: torch.Tensor, fan_in: int, fan_out: int) -> None:
@@ -78,6 +86,8 @@ class Layer(nn.Module):
     def __init__(self, activation: str | None = None, input_shape: Sequence[int] | None = None,
                  name: str | None = None, trainable: bool = True) -> None:  # fmt: skip
         super().__init__()
+        if activation is not None:
+            activation_fn(activation)  # an unknown name is refused here, as Keras does, not at the first call
         self.activation = activation
         self.input_shape = tuple(input_shape) if input_shape is not None else None
         self.layer_name = name
@@ -137,7 +147,7 @@ class Dense(Layer):
 
     def __init__(self, units: int, activation: str | None = None, use_bias: bool = True, **kwargs: Any) -> None:
         super().__init__(activation, **kwargs)
-        self.units, self.use_bias = units, use_bias
+        self.units, self.use_bias = positive(units, "Dense(units)"), use_bias
 
     def build(self, shape: Shape) -> Shape:
         self.linear = nn.Linear(shape[-1], self.units, bias=self.use_bias)
@@ -163,6 +173,8 @@ class Conv2D(Layer):
         if padding not in ("valid", "same"):
             raise UserError(f"padding must be 'valid' or 'same', not {padding!r}")
         self.filters, self.kernel_size, self.strides = filters, pair(kernel_size), pair(strides)
+        for size in (filters, *self.kernel_size, *self.strides):
+            positive(size, "Conv2D's filters, kernel_size and strides")
         self.padding, self.use_bias = padding, use_bias
 
     def build(self, shape: Shape) -> Shape:
@@ -216,6 +228,8 @@ class Conv1D(Layer):
         if padding not in ("valid", "same"):
             raise UserError(f"padding must be 'valid' or 'same', not {padding!r}")
         self.filters, self.kernel_size, self.strides = filters, pair(kernel_size)[0], pair(strides)[0]
+        for size in (filters, self.kernel_size, self.strides):
+            positive(size, "Conv1D's filters, kernel_size and strides")
         self.padding, self.use_bias = padding, use_bias
 
     def build(self, shape: Shape) -> Shape:
