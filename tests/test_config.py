@@ -116,3 +116,13 @@ def test_channels_last_switch_typed_as_yaml_on_off(value: str) -> None:
     """YAML 1.1 reads `off`/`on` as booleans: `--set train.channels_last=off` must still mean "off"."""
     cfg = validate(deep_merge({"task": "classify"}, parse_set([f"train.channels_last={value}"])))
     assert cfg.train.channels_last == value
+
+
+def test_a_key_given_twice_is_refused_rather_than_silently_dropping_the_first(tmp_path: Path) -> None:
+    twice = tmp_path / "twice.yaml"
+    twice.write_text("train: {epochs: 30}\ndata: {name: digits}\ntrain: {batch_size: 64}\n")
+    with pytest.raises(UserError, match="the key 'train' appears twice in one section"):
+        load_yaml(twice)
+    merged = tmp_path / "merged.yaml"  # YAML's merge key overrides on purpose: still allowed
+    merged.write_text("base: &b {epochs: 3, batch_size: 64}\ntrain:\n  <<: *b\n  epochs: 5\n")
+    assert load_yaml(merged)["train"] == {"epochs": 5, "batch_size": 64}

@@ -15,13 +15,31 @@ _EXPONENT_NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+")
 MAX_YAML_VALUES = 100_000  # a real config holds hundreds; a YAML alias bomb expands to billions
 
 
+class _NoDuplicateKeysLoader(yaml.SafeLoader):
+    """safe_load that refuses a key given twice in one mapping: PyYAML keeps the last one silently, so a
+    second `train:` section would drop every key of the first."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)  # type: ignore[no-untyped-call]
+            if not isinstance(key, str | int | float | bool):
+                continue  # a composite key cannot be hashed; PyYAML refuses it itself
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"the key {key!r} appears twice in one section", key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
 def load_yaml_text(text: str, where: str) -> Any:
     """yaml.safe_load, refusing documents whose aliases expand past MAX_YAML_VALUES.
 
     safe_load shares an alias's object rather than copying it, so parsing a "billion laughs" file is
     cheap, but everything that walks the result afterwards (validation, merging, printing) is not.
     """
-    raw = yaml.safe_load(text)
+    raw = yaml.load(text, Loader=_NoDuplicateKeysLoader)  # a SafeLoader subclass: no Python objects
     budget, pending = MAX_YAML_VALUES, [raw]
     while pending:
         node = pending.pop()
