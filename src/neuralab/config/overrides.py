@@ -36,7 +36,7 @@ class _NoDuplicateKeysLoader(yaml.SafeLoader):
 
 
 def load_yaml_text(text: str, where: str) -> Any:
-    """yaml.safe_load, refusing documents whose aliases expand past MAX_YAML_VALUES.
+    """yaml.safe_load, refusing a key given twice and documents whose aliases expand past MAX_YAML_VALUES.
 
     safe_load shares an alias's object rather than copying it, so parsing a "billion laughs" file is
     cheap, but everything that walks the result afterwards (validation, merging, printing) is not.
