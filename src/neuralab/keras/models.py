@@ -139,7 +139,7 @@ class _Trainable(Network):
             raise UserError(f"{where}: x holds {int((~np.isfinite(array)).sum())} NaN or infinite values",
                             hint="fill or drop them first: training on them gives a NaN loss")  # fmt: skip
         got = tuple(array.shape[1:])
-        mismatch = len(got) != len(expected) or any(e is not None and e != g for e, g in zip(expected, got, strict=False))
+        mismatch = len(got) != len(expected) or any(e not in (None, g) for e, g in zip(expected, got, strict=False))
         if self.input_shape is not None and mismatch:
             shown = ", ".join("None" if e is None else str(e) for e in expected)
             raise UserError(f"{where}: the model takes inputs shaped (None, {shown}); x is shaped {array.shape}",
