@@ -69,8 +69,9 @@ def test_the_federated_run_folder_is_a_run_folder(runs) -> None:
     ("extra", "message"),
     [
         (["--partition", "dirichlet:0"], "not a partition scheme"),
-        (["--strategy", "fedsgd"], "fedavg, fedprox"),
+        (["--strategy", "fedsgd"], "fedavg, fedprox, fedmedian, fedtrimmedavg"),
         (["--fraction", "0"], "must be in (0, 1]"),
+        (["--clients", "3", "--attackers", "3"], "fewer than the 3 clients"),
         (["--task", "regress"], "No such option"),
         (["--set", "task=regress"], "trains classifiers"),
     ],
@@ -81,3 +82,13 @@ def test_bad_options_are_named_before_anything_runs(tmp_path: Path, extra: list[
     assert message in done.stdout + done.stderr
     assert "Traceback" not in done.stderr
     assert not any(tmp_path.iterdir())  # no half-made run folder
+
+
+def test_one_byzantine_client_in_five_breaks_fedavg_but_not_the_median(tmp_path: Path) -> None:
+    """Margins: over seeds 0-2 FedAvg fell to 5.8-11.9% and FedMedian held 81.7-84.7%
+    (88.1-83.3% without the attacker; see the README)."""
+    attacked = ["--clients", "5", "--rounds", "6", "--attackers", "1"]
+    fedavg = federate(tmp_path, "fedavg", *attacked, "--strategy", "fedavg")
+    median = federate(tmp_path, "median", *attacked, "--strategy", "fedmedian")
+    assert fedavg["test"]["accuracy"] < 0.3 < 0.7 < median["test"]["accuracy"], (fedavg["test"], median["test"])
+    assert median["federated"]["attackers"] == 1 and median["federated"]["strategy"] == "fedmedian"

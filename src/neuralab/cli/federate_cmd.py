@@ -23,13 +23,18 @@ def federate(
     clients: Annotated[int, typer.Option(min=1, help="simulated clients, each holding a disjoint shard")] = 4,
     rounds: Annotated[int, typer.Option(min=1, help="federated rounds")] = 10,
     partition: Annotated[str, typer.Option(help="iid or dirichlet:ALPHA (label skew; 0.1 is strong)")] = "iid",
-    strategy: Annotated[str, typer.Option(help="fedavg or fedprox")] = "fedavg",
+    strategy: Annotated[
+        str, typer.Option(help="fedavg, fedprox, or fedmedian / fedtrimmedavg (robust to a minority of bad clients)")
+    ] = "fedavg",
     proximal_mu: Annotated[float, typer.Option(help="FedProx's proximal weight mu")] = 0.01,
     local_epochs: Annotated[int, typer.Option(min=1, help="epochs each client trains per round")] = 1,
     fraction: Annotated[float, typer.Option(help="share of clients that train each round")] = 1.0,
     anneal: Annotated[
         bool, typer.Option(help="step the config's lr schedule once per round (default: every round at optim.lr)")
     ] = False,
+    attackers: Annotated[
+        int, typer.Option(help="simulate this many Byzantine clients (noise instead of weights) to test a strategy")
+    ] = 0,
 ) -> None:
     """Federated learning on Flower: clients train on their own shards, the server averages; writes a run folder."""
     from neuralab.config import RunConfig
@@ -40,7 +45,8 @@ def federate(
     cfg = resolved_config(config, set_, flags)
     if not isinstance(cfg, RunConfig):
         raise UserError(f"federated learning trains classifiers; this config's task is {cfg.task}")
-    settings = FederatedSettings(clients, rounds, partition, strategy, proximal_mu, local_epochs, fraction, anneal)
+    settings = FederatedSettings(clients, rounds, partition, strategy, proximal_mu, local_epochs, fraction, anneal,
+                                 attackers)  # fmt: skip
     result = run_federated(cfg, settings, console)
     test = result.summary["test"]
     console.print(

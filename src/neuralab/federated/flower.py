@@ -55,6 +55,24 @@ class ClientJob:
     model_args: dict[str, Any]
     local: LocalTraining
     threads: int = 1
+    attackers: int = 0  # clients 0..attackers-1 send noise instead of their weights (a robustness experiment)
+
+
+def gaussian_attack(state: dict[str, torch.Tensor], seed: int) -> dict[str, torch.Tensor]:
+    """A Byzantine client's reply: every float tensor replaced by noise 10x its own spread (Blanchard et al.
+    2017's Gaussian attack), shaped like the honest weights so a plain average takes it in."""
+    generator = torch.Generator().manual_seed(seed)
+    return {
+        name: torch.randn(t.shape, generator=generator) * (10 * float(t.float().std()) + 1.0)
+        if t.is_floating_point() and t.numel() > 1
+        else t
+        for name, t in state.items()
+    }
+
+
+def all_finite(content: Any) -> bool:
+    """Whether a client's reply holds only finite weights (one NaN would make every average NaN)."""
+    return all(np.isfinite(array).all() for array in content["arrays"].to_numpy_ndarrays() if array.dtype.kind == "f")
 
 
 _PREPARED: dict[str, PreparedData] = {}
@@ -87,6 +105,8 @@ def client_app(job: ClientJob) -> Any:
         local = LocalTraining(job.local.epochs, mu, job.local.rounds, job.local.anneal)
         state, metrics = train_locally(job.cfg, _prepared(job.cfg), job.shards[client], weights, job.model_args,
                                        local, seed, server_round)  # fmt: skip
+        if client < job.attackers:
+            state = gaussian_attack(state, seed)
         content = RecordDict({"arrays": ArrayRecord(state), "metrics": MetricRecord(dict(metrics))})
         return Message(content=content, reply_to=msg)
 
@@ -100,6 +120,19 @@ class RoundLog:
     on_round: Callable[[int, dict[str, float]], None]
     train: dict[int, dict[str, float]] = field(default_factory=dict)
     final: dict[str, torch.Tensor] | None = None
+    refused: dict[int, int] = field(default_factory=dict)  # round -> replies dropped for non-finite weights
+
+
+def strategy_class(name: str) -> Any:
+    """Flower's aggregation for `name`, refusing replies whose weights are not all finite.
+
+    fedmedian (coordinate-wise median; Yin et al. 2018) and fedtrimmedavg (the mean after dropping the
+    largest and smallest 20% of each coordinate) resist a minority of clients that send garbage; fedavg
+    and fedprox average whatever arrives. No strategy survives a NaN, so those replies never count.
+    """
+    from flwr.serverapp.strategy import FedAvg, FedMedian, FedProx, FedTrimmedAvg
+
+    return {"fedavg": FedAvg, "fedprox": FedProx, "fedmedian": FedMedian, "fedtrimmedavg": FedTrimmedAvg}[name]
 
 
 def server_app(
@@ -114,7 +147,6 @@ def server_app(
 ) -> Any:
     from flwr.app import ArrayRecord, Context, MetricRecord, RecordDict
     from flwr.serverapp import Grid, ServerApp
-    from flwr.serverapp.strategy import FedAvg, FedProx
     from flwr.serverapp.strategy.strategy_utils import aggregate_metricrecords
 
     _quiet_flower()
@@ -129,7 +161,17 @@ def server_app(
     common: dict[str, Any] = {"fraction_train": fraction, "fraction_evaluate": 0.0,
                               "min_train_nodes": max(1, int(clients * fraction)), "min_available_nodes": clients,
                               "train_metrics_aggr_fn": train_metrics}  # fmt: skip
-    strategy = FedProx(proximal_mu=proximal_mu, **common) if strategy_name == "fedprox" else FedAvg(**common)
+    base = strategy_class(strategy_name)
+
+    class FiniteReplies(base):  # type: ignore[misc,valid-type]
+        def aggregate_train(self, server_round: int, replies: Any) -> Any:
+            replies = list(replies)
+            kept = [r for r in replies if r.has_error() or all_finite(r.content)]
+            if len(kept) < len(replies):
+                log.refused[server_round] = len(replies) - len(kept)
+            return super().aggregate_train(server_round, kept)
+
+    strategy = FiniteReplies(**common, **({"proximal_mu": proximal_mu} if strategy_name == "fedprox" else {}))
     app = ServerApp()
 
     @app.main()

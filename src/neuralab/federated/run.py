@@ -33,7 +33,7 @@ from neuralab.train import Device, Trainer
 from neuralab.train.losses import cross_entropy
 from neuralab.train.metrics import classification_metrics
 
-STRATEGIES = ("fedavg", "fedprox")
+STRATEGIES = ("fedavg", "fedprox", "fedmedian", "fedtrimmedavg")
 
 
 @dataclass(frozen=True)
@@ -46,6 +46,7 @@ class FederatedSettings:
     local_epochs: int = 1
     fraction: float = 1.0
     anneal: bool = False
+    attackers: int = 0  # simulated Byzantine clients (noise instead of weights), to measure a strategy's robustness
 
     def check(self) -> PartitionScheme:
         if self.strategy not in STRATEGIES:
@@ -56,6 +57,8 @@ class FederatedSettings:
             raise UserError(f"--fraction {self.fraction} must be in (0, 1]: the share of clients training each round")
         if self.proximal_mu < 0:
             raise UserError("--proximal-mu must be 0 or more")
+        if not 0 <= self.attackers < self.clients:
+            raise UserError(f"--attackers {self.attackers} must be 0 or more and fewer than the {self.clients} clients")
         return PartitionScheme.parse(self.partition)
 
 
@@ -87,15 +90,16 @@ def federate(cfg: RunConfig, settings: FederatedSettings, console: Console | Non
     console.print(
         f"[bold]{cfg.model.name}[/] on [bold]{cfg.data.name}[/], federated: {settings.clients} clients "
         f"({scheme}; sizes {min(map(len, shards))}-{max(map(len, shards))}, label skew {skew:.2f}), "
-        f"{settings.rounds} rounds of {settings.local_epochs} local epoch(s), {settings.strategy}; {device}",
+        f"{settings.rounds} rounds of {settings.local_epochs} local epoch(s), {settings.strategy}; {device}"
+        + (f"; {settings.attackers} simulated attacker(s) send noise" if settings.attackers else ""),
         highlight=False,
     )
     evaluator = _Evaluator(cfg, prepared, model, device)
     log = RoundLog(on_round=_RoundWriter(paths, console, time.perf_counter()).write)
     cpus = usable_cores()
     local = LocalTraining(settings.local_epochs, settings.proximal_mu, settings.rounds, settings.anneal)
-    job = ClientJob(cfg, shards, model_args, local,
-                    threads=1 if settings.clients > 1 else cpus)  # fmt: skip
+    job = ClientJob(cfg, shards, model_args, local, threads=1 if settings.clients > 1 else cpus,
+                    attackers=settings.attackers)  # fmt: skip
     started = time.perf_counter()
     server = server_app(plain_state(model), settings.clients, settings.rounds, settings.strategy, settings.proximal_mu,
                         settings.fraction, evaluator.evaluate, log)  # fmt: skip
@@ -107,7 +111,8 @@ def federate(cfg: RunConfig, settings: FederatedSettings, console: Console | Non
     card = model_card(cfg, data.preprocess.input_shape, data.classes, data.preprocess, model_args)
     save_model(paths.root, model, card)
     test = evaluator.test_metrics(paths)
-    fed = {**asdict(settings), "partition": str(scheme), "label_skew": skew, "shard_sizes": [len(s) for s in shards]}
+    fed = {**asdict(settings), "partition": str(scheme), "label_skew": skew, "shard_sizes": [len(s) for s in shards],
+           "refused_replies": {str(k): v for k, v in log.refused.items()}}  # fmt: skip
     summary = {
         "dataset": cfg.data.name, "model": cfg.model.name, "task": "classify", "test": test,
         "best": {"monitor": "last round", "value": None, "epoch": settings.rounds}, "epochs_run": settings.rounds,
