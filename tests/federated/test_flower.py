@@ -32,3 +32,23 @@ def test_every_strategy_name_is_a_flower_strategy() -> None:
     from flwr.serverapp.strategy import FedMedian, FedTrimmedAvg
 
     assert strategy_class("fedmedian") is FedMedian and strategy_class("fedtrimmedavg") is FedTrimmedAvg
+
+
+@pytest.mark.parametrize("name", ["fedavg", "fedmedian"])
+def test_a_nan_reply_is_dropped_and_counted_not_averaged_in(name: str) -> None:
+    from flwr.app import Message, Metadata, MetricRecord
+
+    from neuralab.federated.flower import RoundLog, finite_replies
+
+    def reply(value: float) -> Message:
+        content = RecordDict({"arrays": ArrayRecord({"w": torch.full((4,), value)}),
+                              "metrics": MetricRecord({"num-examples": 10})})  # fmt: skip
+        metadata = Metadata(run_id=1, message_id="", src_node_id=2, dst_node_id=1, reply_to_message_id="m",
+                            group_id="1", created_at=0.0, ttl=3600.0, message_type="train")  # fmt: skip
+        return Message(content=content, metadata=metadata)
+
+    log = RoundLog(on_round=lambda *_: None)
+    strategy = finite_replies(strategy_class(name), log)(min_train_nodes=1, min_available_nodes=1)
+    arrays, _ = strategy.aggregate_train(3, [reply(1.0), reply(float("nan")), reply(3.0)])
+    assert torch.allclose(arrays.to_torch_state_dict()["w"], torch.full((4,), 2.0))  # the two finite replies
+    assert log.refused == {3: 1}

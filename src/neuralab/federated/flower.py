@@ -135,6 +135,20 @@ def strategy_class(name: str) -> Any:
     return {"fedavg": FedAvg, "fedprox": FedProx, "fedmedian": FedMedian, "fedtrimmedavg": FedTrimmedAvg}[name]
 
 
+def finite_replies(base: Any, log: RoundLog) -> Any:
+    """`base` (a Flower strategy class) that drops, and counts in `log.refused`, replies with NaN or inf."""
+
+    class FiniteReplies(base):  # type: ignore[misc,valid-type]
+        def aggregate_train(self, server_round: int, replies: Any) -> Any:
+            replies = list(replies)
+            kept = [r for r in replies if r.has_error() or all_finite(r.content)]
+            if len(kept) < len(replies):
+                log.refused[server_round] = len(replies) - len(kept)
+            return super().aggregate_train(server_round, kept)
+
+    return FiniteReplies
+
+
 def server_app(
     initial: dict[str, torch.Tensor],
     clients: int,
@@ -161,16 +175,7 @@ def server_app(
     common: dict[str, Any] = {"fraction_train": fraction, "fraction_evaluate": 0.0,
                               "min_train_nodes": max(1, int(clients * fraction)), "min_available_nodes": clients,
                               "train_metrics_aggr_fn": train_metrics}  # fmt: skip
-    base = strategy_class(strategy_name)
-
-    class FiniteReplies(base):  # type: ignore[misc,valid-type]
-        def aggregate_train(self, server_round: int, replies: Any) -> Any:
-            replies = list(replies)
-            kept = [r for r in replies if r.has_error() or all_finite(r.content)]
-            if len(kept) < len(replies):
-                log.refused[server_round] = len(replies) - len(kept)
-            return super().aggregate_train(server_round, kept)
-
+    FiniteReplies = finite_replies(strategy_class(strategy_name), log)  # noqa: N806 - a class
     strategy = FiniteReplies(**common, **({"proximal_mu": proximal_mu} if strategy_name == "fedprox" else {}))
     app = ServerApp()
 
