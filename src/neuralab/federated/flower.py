@@ -175,7 +175,7 @@ def server_app(
     common: dict[str, Any] = {"fraction_train": fraction, "fraction_evaluate": 0.0,
                               "min_train_nodes": max(1, int(clients * fraction)), "min_available_nodes": clients,
                               "train_metrics_aggr_fn": train_metrics}  # fmt: skip
-    FiniteReplies = finite_replies(strategy_class(strategy_name), log)  # noqa: N806 - a class
+    FiniteReplies = finite_replies(strategy_class(strategy_name), log)
     strategy = FiniteReplies(**common, **({"proximal_mu": proximal_mu} if strategy_name == "fedprox" else {}))
     app = ServerApp()
 
