@@ -157,6 +157,25 @@ def test_body_size_limit(server: Server) -> None:
     assert server.client.get("/health").status_code == 200
 
 
+def test_concurrent_explanations_each_see_their_own_image(server: Server, digit_images) -> None:
+    """The model is shared: other requests' forward passes must not reach one explanation's hooks."""
+    images = [digit_images[i][0].tolist() for i in range(3)]
+    alone = [server.client.post("/explain", json={"array": image}).content for image in images]
+    assert len(set(alone)) == 3  # three different overlays to tell apart
+
+    def one(i: int) -> tuple[int, int, bytes]:
+        with httpx.Client(base_url=server.url, timeout=60) as client:
+            if i % 4 == 3:  # predictions run the same model meanwhile
+                return i, client.post("/predict", json={"array": images[i % 3]}).status_code, b""
+            response = client.post("/explain", json={"array": images[i % 3]})
+            return i, response.status_code, response.content
+
+    with ThreadPoolExecutor(24) as pool:
+        answers = list(pool.map(one, range(96)))
+    assert all(status == 200 for _, status, _ in answers), [status for _, status, _ in answers]
+    assert all(content == alone[i % 3] for i, _, content in answers if content)
+
+
 def test_concurrent_requests_are_batched_and_all_answered(server: Server, digit_images) -> None:
     bodies = [png_bytes(img) for img, _ in digit_images[:48]]
     expected = [post_file(server, b).json()["class"] for b in bodies]

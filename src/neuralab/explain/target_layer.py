@@ -8,6 +8,7 @@ import torch
 from torch import nn
 
 from neuralab.errors import UserError
+from neuralab.explain.hooks import this_thread_only
 
 
 def spatial_layers(model: nn.Module, input_shape: tuple[int, ...]) -> list[str]:
@@ -23,7 +24,7 @@ def spatial_layers(model: nn.Module, input_shape: tuple[int, ...]) -> list[str]:
             if isinstance(out, torch.Tensor) and out.ndim == 4 and out.shape[2] * out.shape[3] > 1:
                 order.append(name)
 
-        handles.append(module.register_forward_hook(hook))
+        handles.append(module.register_forward_hook(this_thread_only(hook)))
     try:
         with torch.no_grad():
             model(torch.zeros(1, *input_shape))
