@@ -107,6 +107,18 @@ def test_a_string_column_of_identifiers_is_refused_with_a_reason() -> None:
     ids = TableSamples(["id"], np.asarray([[f"user-{i}"] for i in range(500)], dtype=object), torch.zeros(500, 1))
     with pytest.raises(UserError, match="identifier or free text"):
         TableEncoder.fit(ids)
+    few_ids = [[f"user-{i}"] for i in range(144)] + [["user-0"]] * 16  # under 200 values, but each seen once
+    with pytest.raises(UserError, match="144 different strings, 143 of them only once"):
+        TableEncoder.fit(TableSamples(["id"], np.asarray(few_ids, dtype=object), torch.zeros(160, 1)))
+    cities = [[f"city-{i % 40}"] for i in range(160)]  # 40 real categories, four rows each: kept
+    assert (
+        len(
+            TableEncoder.fit(TableSamples(["city"], np.asarray(cities, dtype=object), torch.zeros(160, 1)))
+            .columns[0]
+            .categories
+        )
+        == 40
+    )
 
 
 @pytest.mark.parametrize("stray", ["inf", "1" + "0" * 400, "12,5"])  # infinite, beyond float64, a decimal comma

@@ -176,10 +176,13 @@ def fit_column(name: str, values: np.ndarray) -> Column:
         median = float(np.median(data))
         std = float(data.std())
         return Column(name, "numeric", median=median, mean=float(data.mean()), std=std if std > 1e-12 else 1.0)
-    categories = sorted({str(v).strip() for v in present})
-    if len(categories) > MAX_CATEGORIES:
+    counts = Counter(str(v).strip() for v in present)
+    categories = sorted(counts)
+    once = sum(1 for n in counts.values() if n == 1)
+    if len(categories) > MAX_CATEGORIES or (len(categories) > 20 and once > len(categories) / 2):
         raise UserError(
-            f"column {name!r} holds {len(categories)} different strings: an identifier or free text, not a category",
+            f"column {name!r} holds {len(categories)} different strings, {once} of them only once: an identifier "
+            "or free text, not a category",
             hint="drop the column from the CSV, or make it numeric",
         )
     return Column(name, "categorical", categories=categories)
