@@ -15,7 +15,8 @@ from rich.console import Console
 from neuralab.data.registry import LoadOptions
 from neuralab.data.text_datasets import load_fortunes_zh
 from neuralab.pipeline import evaluate_run, predict_texts, resolve_config, run_config
-from neuralab.runs import load_model, load_tensors, read_json
+from neuralab.records import read_json
+from neuralab.runs import load_model, load_tensors
 from tests.conftest import needs_fortunes, run_cli
 
 pytestmark = needs_fortunes

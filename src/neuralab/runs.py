@@ -6,7 +6,6 @@ A run is rebuilt from `model.json` (architecture, arguments, classes, preprocess
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -31,6 +30,7 @@ from neuralab.files import (
     stored_values,
 )
 from neuralab.models.sources import build_architecture
+from neuralab.records import read_json
 
 MODEL_FORMAT = 1
 GAN_FORMAT = "neuralab-gan/1"  # model.json of a `task: gan` run: a generator, not a classifier
@@ -120,15 +120,6 @@ def save_model(run_dir: Path, model: nn.Module, card: dict[str, Any]) -> None:
     paths = RunPaths(run_dir)
     save_weights(model, paths.weights)
     atomic_write_json(paths.model_json, card)
-
-
-def read_json(path: Path) -> Any:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise UserError(f"{path} is missing") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise UserError(f"{path} is not valid JSON ({err})") from None
 
 
 def check_run_dir(run_dir: Path) -> RunPaths:

@@ -153,5 +153,9 @@ def test_a_keras_model_is_served_with_the_tutorials_json_contract(
         )
         assert hostile.status_code == 422 and "64" in hostile.text
         assert server.client.get("/health").status_code == 200
+        # saved without model.evaluate: summary.json's test is null, and /metadata says there are no figures
+        meta = server.client.get("/metadata")
+        assert meta.status_code == 200, meta.text
+        assert meta.json()["test_metrics"] == {"accuracy": None, "macro_f1": None}
     finally:
         stop_server(server)

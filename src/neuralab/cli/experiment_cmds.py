@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from neuralab.cli.app import app, console, example
+from neuralab.cli.app import app, console, err_console, example
 
 
 @app.command(epilog=example("neuralab runs runs --sort test.accuracy --desc --where model.name=fast_cnn"))
@@ -25,7 +25,10 @@ def runs(
     """List the runs and groups (train --repeats) under a folder, with their test metrics."""
     from neuralab.experiments.catalog import find_entries, select
 
-    rows = select(find_entries(root), list(where or []), sort, desc)
+    unreadable: list[str] = []
+    rows = select(find_entries(root, unreadable), list(where or []), sort, desc)
+    for reason in unreadable:
+        err_console.print(f"[yellow]skipped[/] {reason}", highlight=False)
     if as_json:
         for row in rows:
             print(json.dumps(row, default=str))

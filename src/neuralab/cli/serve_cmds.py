@@ -124,7 +124,8 @@ def _quantize(run_dir: Path, int8: Path) -> None:
     import json
 
     from neuralab.pipeline.parity import parity_on_test_split
-    from neuralab.runs import atomic_write_text, read_json
+    from neuralab.records import read_json
+    from neuralab.runs import atomic_write_text
 
     size = f"{int8.stat().st_size / 1e6:.2f} MB (fp32: {(int8.parent / 'model.onnx').stat().st_size / 1e6:.2f} MB)"
     if read_json(Path(run_dir) / "model.json").get("task", "classify") != "classify":

@@ -12,6 +12,7 @@ import yaml
 from neuralab.config.overrides import load_yaml_text
 from neuralab.errors import UserError
 from neuralab.experiments.repeats import GROUP_FILE
+from neuralab.records import check_summary
 
 
 @dataclass
@@ -72,16 +73,21 @@ def load_entry(path: Path) -> Entry:
     """The run or group at `path`."""
     path = Path(path)
     if (path / GROUP_FILE).is_file():
-        summary = _read(path / GROUP_FILE)
+        summary = check_summary(_read(path / GROUP_FILE), path / GROUP_FILE)
         return Entry(path, "group", summary, summary.get("config") or {})
     if (path / "summary.json").is_file():
         config = _read(path / "config.yaml") if (path / "config.yaml").is_file() else {}
-        return Entry(path, "run", _read(path / "summary.json"), config if isinstance(config, dict) else {})
+        summary = check_summary(_read(path / "summary.json"), path / "summary.json")
+        return Entry(path, "run", summary, config if isinstance(config, dict) else {})
     raise UserError(f"{path} is neither a finished run (summary.json) nor a group of runs ({GROUP_FILE})")
 
 
-def find_entries(root: Path) -> list[Entry]:
-    """Groups and the runs that are not inside a group, under `root` (unreadable folders skipped)."""
+def find_entries(root: Path, unreadable: list[str] | None = None) -> list[Entry]:
+    """Groups and the runs that are not inside a group, under `root`.
+
+    A folder that cannot be read is skipped, so that it does not hide the others; why is appended to
+    `unreadable` when given.
+    """
     root = Path(root)
     if not root.is_dir():
         raise UserError(f"{root} is not a folder")
@@ -91,8 +97,9 @@ def find_entries(root: Path) -> list[Entry]:
     for path in [*groups, *runs]:
         try:
             entries.append(load_entry(path))
-        except UserError:
-            continue  # a half-written or foreign folder does not hide the others
+        except UserError as err:
+            if unreadable is not None:
+                unreadable.append(err.message)
     return entries
 
 

@@ -16,7 +16,7 @@ from neuralab.experiments.catalog import Entry, flatten, load_entry
 from neuralab.experiments.stats import Significance, mcnemar, paired_errors, welch
 from neuralab.files import atomic_write_text, load_tensors
 from neuralab.plotting import figure_bytes, new_figure, with_cjk_text
-from neuralab.report.plots import read_metrics
+from neuralab.records import read_metrics
 
 METRICS = ("accuracy", "macro_f1", "balanced_accuracy", "rmse", "mae", "r2", "mase", "loss")
 # The metric a group is judged on, by task, and whether higher is better.

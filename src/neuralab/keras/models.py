@@ -24,7 +24,8 @@ from neuralab.models.keras.graph import KerasTensor
 from neuralab.models.keras.network import FunctionalNetwork, Network, SequentialNetwork
 from neuralab.models.keras.spec import network_from_spec, network_spec
 from neuralab.models.sources import KERAS_ARCHITECTURE
-from neuralab.runs import check_run_dir, read_json, refuse_larger_than_weights
+from neuralab.records import read_json
+from neuralab.runs import check_run_dir, refuse_larger_than_weights
 from neuralab.train.callbacks.base import Callback
 from neuralab.train.keras_api import ArrayLike, KerasModel
 from neuralab.train.run_folder import SavedModel, inferred_preprocess, save_run_folder

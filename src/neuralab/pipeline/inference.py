@@ -3,7 +3,6 @@ and the LR range test that comes before a run."""
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +17,8 @@ from neuralab.errors import UserError
 from neuralab.models import create_model
 from neuralab.pipeline.prepare import classification_config, make_loader, prepare_data
 from neuralab.pipeline.table_inference import evaluate_table_run
-from neuralab.runs import RunPaths, load_model, read_config, read_json
+from neuralab.records import read_findings, read_json, read_metric_rows
+from neuralab.runs import RunPaths, load_model, read_config
 from neuralab.train import Device, Trainer, build_optimizer
 from neuralab.train.losses import cross_entropy
 from neuralab.train.metrics import classification_metrics
@@ -97,14 +97,25 @@ def diagnose_run(run_dir: Path) -> list[Finding]:
     if not paths.root.is_dir():
         raise UserError(f"run folder {run_dir} does not exist")
     stored = paths.root / "findings.json"
-    findings = [Finding.from_dict(raw) for raw in read_json(stored)] if stored.exists() else []
+    findings = [Finding.from_dict(raw) for raw in read_findings(stored)] if stored.exists() else []
     findings = [f for f in findings if f.kind != "overfitting"]
     if paths.metrics.exists():
-        with paths.metrics.open(newline="", encoding="utf-8") as fh:
-            rows = [{k: float(v) for k, v in row.items() if v not in ("", None)} for row in csv.DictReader(fh)]
-        kind = read_json(paths.model_json)["preprocess"]["kind"] if paths.model_json.exists() else "image"
+        rows = read_metric_rows(paths.metrics)
+        kind = _input_kind(paths.model_json)
         findings += analyze_history(rows, kind)
     return findings
+
+
+def _input_kind(model_json: Path) -> str:
+    """What the model reads (image, text, table...), which decides how its curves are judged."""
+    if not model_json.exists():
+        return "image"
+    card = read_json(model_json)
+    preprocess = card.get("preprocess") if isinstance(card, dict) else None
+    kind = preprocess.get("kind") if isinstance(preprocess, dict) else None
+    if not isinstance(kind, str):
+        raise UserError(f"{model_json} is malformed: `preprocess.kind` must name the input kind")
+    return kind
 
 
 def find_lr(cfg: RunConfig, steps: int = 100, start: float = 1e-7, end: float = 10.0) -> LRFindResult:

@@ -23,7 +23,8 @@ from neuralab.errors import UserError
 from neuralab.model_contract import HasImagenetWeights, adaptable, embedding_of, input_normalization_of
 from neuralab.models.backbones import BACKBONES, load_matching
 from neuralab.pipeline.prepare import PreparedData
-from neuralab.runs import check_run_dir, load_tensors, read_json
+from neuralab.records import read_json
+from neuralab.runs import check_run_dir, load_tensors
 
 
 @dataclass

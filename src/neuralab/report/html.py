@@ -9,11 +9,12 @@ from pathlib import Path
 from typing import Any
 
 from neuralab.errors import UserError
+from neuralab.records import read_findings, read_json, read_metrics, read_summary
 from neuralab.report.errors import explained_errors, most_confused, pair_examples
-from neuralab.report.plots import confusion_png, curves_png, read_metrics, thumbnails_png
+from neuralab.report.plots import confusion_png, curves_png, thumbnails_png
 from neuralab.report.regression import forecast_sections, regression_sections
 from neuralab.report.ssl import ssl_probe_section
-from neuralab.runs import RunPaths, atomic_write_text, read_json
+from neuralab.runs import RunPaths, atomic_write_text
 
 
 def _img(png: bytes, alt: str) -> str:
@@ -110,8 +111,10 @@ def _error_analysis(run_dir: Path, test: dict[str, Any], classes: list[str], tru
 def write_report(run_dir: Path, trust_code: bool = False) -> Path:
     """Write `report.html` into the run folder from its files; returns its path."""
     paths = RunPaths(Path(run_dir))
-    summary = read_json(paths.summary)
+    summary = read_summary(paths.summary)
     card = read_json(paths.model_json)
+    if not isinstance(card, dict):
+        raise UserError(f"{paths.model_json} must hold a JSON object, not a {type(card).__name__}")
     test = summary.get("test")
     if not test:
         raise UserError(
@@ -120,6 +123,34 @@ def write_report(run_dir: Path, trust_code: bool = False) -> Path:
             hint=f"`neuralab evaluate {paths.root}` computes it; retrain the config to get a report; from Python, "
             "call model.evaluate(x_test, y_test) before model.save(...)",
         )
+    try:
+        page = _page(paths, summary, card, test, trust_code)
+    except KeyError as err:  # the types were checked on reading; a field this kind of run always has is not there
+        raise UserError(
+            f"the records in {paths.root} lack the field {err} that its report needs",
+            hint="summary.json, model.json and findings.json are written by training: retrain to rewrite them",
+        ) from None
+    target = paths.root / "report.html"
+    atomic_write_text(target, page)
+    return target
+
+
+def _classes(card: dict[str, Any], confusion: list[list[int]], model_json: Path) -> list[str]:
+    """The class names, which must name every row and column of the confusion matrix."""
+    classes = card.get("classes")
+    if not isinstance(classes, list) or not all(isinstance(c, str) for c in classes):
+        raise UserError(f"{model_json}: `classes` must be a list of names")
+    if len(confusion) != len(classes) or any(len(row) != len(classes) for row in confusion):
+        raise UserError(
+            f"{model_json} names {len(classes)} classes, but the test confusion matrix in summary.json is not "
+            f"{len(classes)}x{len(classes)}"
+        )
+    return classes
+
+
+def _page(
+    paths: RunPaths, summary: dict[str, Any], card: dict[str, Any], test: dict[str, Any], trust_code: bool
+) -> str:
     regression = summary.get("task") in ("regress", "forecast")
     sections = [f"<h1>{html.escape(paths.root.name)}</h1>"]
     if summary.get("task") == "ssl":
@@ -133,9 +164,9 @@ def write_report(run_dir: Path, trust_code: bool = False) -> Path:
         items = "".join(
             f"<li><b>{html.escape(f['kind'])}</b> at {html.escape(f['where'])}: {html.escape(f['evidence'])}"
             + "<ul>"
-            + "".join(f"<li>{html.escape(r)}</li>" for r in f.get("remedies", []))
+            + "".join(f"<li>{html.escape(r)}</li>" for r in f["remedies"])
             + "</ul></li>"
-            for f in read_json(findings_path)
+            for f in read_findings(findings_path)
         )
         sections.append("<h2>Diagnosis</h2>" + (f"<ul>{items}</ul>" if items else "<p>No problems found.</p>"))
     if summary.get("task") == "forecast":
@@ -145,21 +176,23 @@ def write_report(run_dir: Path, trust_code: bool = False) -> Path:
     elif summary.get("task") == "ssl":
         pass  # no classes were predicted: the probe above is the result
     else:
+        confusion = test["confusion_matrix"]
+        classes = _classes(card, confusion, paths.model_json)
         sections += [
-            "<h2>Confusion matrix (test)</h2>"
-            + _img(confusion_png(test["confusion_matrix"], card["classes"]), "confusion matrix"),
-            *_error_analysis(paths.root, test, card["classes"], trust_code),
+            "<h2>Confusion matrix (test)</h2>" + _img(confusion_png(confusion, classes), "confusion matrix"),
+            *_error_analysis(paths.root, test, classes, trust_code),
             "<h2>Per class (test)</h2>" + _per_class_table(test["per_class"]),
         ]
+    config_text = paths.config.read_text(encoding="utf-8") if paths.config.is_file() else "(config.yaml is missing)"
     sections += [
-        "<h2>Config</h2><pre>" + html.escape(paths.config.read_text(encoding="utf-8")) + "</pre>",
+        "<h2>Config</h2><pre>" + html.escape(config_text) + "</pre>",
         "<h2>Reproducibility</h2><pre>"
         + html.escape(
-            json.dumps({k: summary[k] for k in ("reproducibility", "versions", "device", "precision")}, indent=2)
+            json.dumps({k: summary.get(k) for k in ("reproducibility", "versions", "device", "precision")}, indent=2)
         )
         + "</pre>",
     ]
-    page = (
+    return (
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
         f"<title>neuralab report: {html.escape(paths.root.name)}</title><link rel='icon' href='data:,'>"
         "<style>body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em}"
@@ -170,6 +203,3 @@ def write_report(run_dir: Path, trust_code: bool = False) -> Path:
         + "".join(sections)
         + "</body></html>\n"
     )
-    target = paths.root / "report.html"
-    atomic_write_text(target, page)
-    return target

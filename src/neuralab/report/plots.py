@@ -2,24 +2,10 @@
 
 from __future__ import annotations
 
-import csv
-from pathlib import Path
-
 import numpy as np
 from matplotlib.figure import Figure
 
 from neuralab.plotting import figure_bytes, new_figure, with_cjk_text
-
-
-def read_metrics(path: Path) -> dict[str, list[float]]:
-    with path.open(newline="", encoding="utf-8") as fh:
-        rows = list(csv.DictReader(fh))
-    columns: dict[str, list[float]] = {}
-    for row in rows:
-        for key, value in row.items():
-            if value not in ("", None):
-                columns.setdefault(key, []).append(float(value))
-    return columns
 
 
 def _png(fig: Figure) -> bytes:
