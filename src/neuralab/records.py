@@ -95,12 +95,13 @@ class TestMetrics(_Record):
 class Best(_Record):
     epoch: int
     monitor: str = _ABSENT
-    value: float = _ABSENT
+    value: float | None = _ABSENT  # a federated run keeps its last round, with no value to compare
 
 
 class Parameters(_Record):
-    trainable: int
-    frozen: int
+    # a GAN counts its generator's and discriminator's instead
+    trainable: int = _ABSENT
+    frozen: int = _ABSENT
 
 
 class Summary(_Record):
