@@ -32,7 +32,8 @@ def test_a_time_column_labels_the_steps_and_numeric_columns_are_the_series(tmp_p
         ("t,v\n1,2\n2,\n3,4\n", "s.csv:3: series 'v' is empty: a series needs a number at every step"),
         ("t,v\n1,2\n2,nan\n", "s.csv:3: series 'v' holds 'nan'"),
         ("t,v\n1,2\n2,lots\n", "s.csv:3: series 'v' holds 'lots'"),
-        ("t,v\n1,2\n2,1e300\n", "s.csv:3: series 'v' holds 1e300, beyond the range of float32"),  # inf, then NaN
+        ("t,v\n1,2\n2,1e300\n", "s.csv:3: series 'v' holds '1e300', beyond the range of float32"),  # inf, then NaN
+        ("t,v\n1,2\n2," + "x" * 5000 + "\n", r"s.csv:3: series 'v' holds 'x{39}\.\.\. \(5002 characters\)"),
         ("name,city\nann,paris\n", "no numeric column to forecast"),
         ("", "the file is empty"),
     ],

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from neuralab.data.registry import LoadedData, LoadOptions, Samples
-from neuralab.data.table import beyond_float32
+from neuralab.data.table import beyond_float32, shown
 from neuralab.data.transforms import Preprocess
 from neuralab.errors import UserError
 
@@ -85,11 +85,11 @@ def read_series(path: Path, columns: list[str] | None = None, season: int | None
         for j, i in enumerate(at):
             value = _number(row[i])
             if value is None:
-                what = "is empty" if not row[i].strip() else f"holds {row[i].strip()!r}"
+                what = "is empty" if not row[i].strip() else f"holds {shown(row[i].strip())}"
                 raise UserError(f"{path}:{line}: series {header[i]!r} {what}: a series needs a number at every step",
                                 hint="fill the gap (interpolate) or cut the series before it")  # fmt: skip
             if beyond_float32(value):
-                raise UserError(f"{path}:{line}: series {header[i]!r} holds {row[i].strip()[:40]}, beyond the range "
+                raise UserError(f"{path}:{line}: series {header[i]!r} holds {shown(row[i].strip())}, beyond the range "
                                 "of float32 (about ±3.4e38) that training computes in",
                                 hint="rescale the series (thousands, millions...) or correct the value")  # fmt: skip
             values[line - 2, j] = value
