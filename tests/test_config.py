@@ -126,3 +126,32 @@ def test_a_key_given_twice_is_refused_rather_than_silently_dropping_the_first(tm
     merged = tmp_path / "merged.yaml"  # YAML's merge key overrides on purpose: still allowed
     merged.write_text("base: &b {epochs: 3, batch_size: 64}\ntrain:\n  <<: *b\n  epochs: 5\n")
     assert load_yaml(merged)["train"] == {"epochs": 5, "batch_size": 64}
+
+
+def test_a_key_no_task_has_is_refused_before_the_recipe_is_looked_up() -> None:
+    from neuralab.config.schema import refuse_keys_no_task_has
+
+    with pytest.raises(UserError, match=r"unknown config key 'train.epoks' \(did you mean 'epochs'\?\)") as err:
+        refuse_keys_no_task_has({"train": {"epoks": 3}, "bogus": 1})
+    assert "unknown config key 'bogus'" in str(err.value)
+    # A key of another task, or inside a free-form field, is left to the validation that knows the task
+    # (a dataset's recipe may choose it: diabetes regresses).
+    refuse_keys_no_task_has({"gan": {"latent_dim": 8}, "model": {"args": {"anything": 1}}, "data": {"window": 4}})
+    refuse_keys_no_task_has({"data": "not a section"})  # a wrong type is validate's to name
+
+
+def test_the_cli_refuses_a_wrong_key_without_loading_torch(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from neuralab.cli.app import resolved_config\n"
+        "from neuralab.errors import UserError\n"
+        "try:\n"
+        "    resolved_config(None, ['train.epoks=3'], {})\n"
+        "except UserError as err:\n"
+        "    print('refused', 'torch' in sys.modules, err.message.splitlines()[0])\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.stdout.startswith("refused False unknown config key 'train.epoks'"), done.stdout + done.stderr

@@ -47,7 +47,11 @@ def flag_overrides(**flags: Any) -> dict[str, Any]:
 def resolved_config(config: Path | None, set_: list[str] | None, flags: dict[str, Any]) -> Any:
     """The validated config from a YAML file, then --set items, then the short flags (later wins)."""
     from neuralab.config import deep_merge, load_yaml, parse_set
+    from neuralab.config.schema import refuse_keys_no_task_has
+
+    user = deep_merge(deep_merge(load_yaml(config) if config else {}, parse_set(set_ or [])), flags)
+    refuse_keys_no_task_has(user)  # in a fraction of a second; the recipe's imports take seconds
+
     from neuralab.pipeline import resolve_config
 
-    user = deep_merge(load_yaml(config) if config else {}, parse_set(set_ or []))
-    return resolve_config(deep_merge(user, flags))
+    return resolve_config(user)

@@ -45,9 +45,6 @@ def train(
         if repeats is not None or seeds is not None:
             raise UserError("--nproc trains one run; drop --repeats/--seeds (or run the seeds one by one)")
         sys.exit(launch(nproc, sys.argv[1:]))
-    from neuralab.pipeline import resume_run
-    from neuralab.pipeline import train as train_run
-
     if repeats is not None or seeds is not None:
         if resume is not None or seed is not None:
             raise UserError("--repeats/--seeds choose the seeds themselves; drop --resume and --seed")
@@ -60,13 +57,18 @@ def train(
     if resume is not None:
         if config or set_ or any(v is not None for v in (dataset, data_dir, data_file, model, epochs, batch_size, lr)):
             raise UserError("--resume continues a run exactly as configured; it takes no other options")
+        from neuralab.pipeline import resume_run
+
         result = resume_run(resume, console)
     else:
         flags = flag_overrides(
             dataset=dataset, data_dir=data_dir, data_file=data_file, model=model, epochs=epochs,
             batch_size=batch_size, lr=lr, seed=seed, out=out, name=name, task=task,
         )  # fmt: skip
-        result = train_run(resolved_config(config, set_, flags), console)
+        cfg = resolved_config(config, set_, flags)  # a wrong key is refused before the training code loads
+        from neuralab.pipeline import train as train_run
+
+        result = train_run(cfg, console)
     if result.summary.get("task") == "gan":
         _print_gan(result.run_dir, result.summary)
         return

@@ -165,6 +165,31 @@ def format_validation_error(err: ValidationError) -> str:
     return "\n".join(lines)
 
 
+def _unknown_everywhere(user: dict[str, Any], path: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    """The keys of `user` that no task's schema has at their place (a free-form field's own keys are not looked at)."""
+    sections = [m for m in (section_model(schema, ".".join(path)) for schema in TASKS.values()) if m is not None]
+    if not sections:  # a free-form field (model.args, a list of trackers...): its own keys are its business
+        return []
+    unknown = []
+    for key, value in user.items():
+        if not any(key in section.model_fields for section in sections):
+            unknown.append((*path, str(key)))
+        elif isinstance(value, dict):
+            unknown += _unknown_everywhere(value, (*path, str(key)))
+    return unknown
+
+
+def refuse_keys_no_task_has(user: dict[str, Any]) -> None:
+    """Refuse, before any dataset recipe is looked up (which costs seconds of imports), a key that
+    no task has: such a key is wrong whatever task the recipe chooses. Keys of another task are left to
+    `validate`, which knows the task."""
+    unknown = _unknown_everywhere(user)
+    if unknown:
+        schema = TASKS.get(str(user.get("task")), RunConfig)
+        lines = [_unknown_key_line(schema, loc) for loc in unknown]
+        raise UserError("\n".join(lines), hint="`neuralab config keys` lists every key")
+
+
 def validate(raw: dict[str, Any]) -> AnyRunConfig:
     """The run config `raw` describes; `task` (default classify) chooses which schema applies."""
     raw = {"task": "classify", **raw}
