@@ -64,6 +64,17 @@ def load_weights(model: nn.Module, path: Path) -> None:
     except RuntimeError as err:
         first = str(err).splitlines()[0:3]
         raise UserError(f"{path}: weights do not fit the model described in model.json ({' '.join(first)})") from None
+    refuse_non_finite(tensors, path)
+
+
+def refuse_non_finite(tensors: dict[str, torch.Tensor], path: Path) -> None:
+    """A NaN or an infinity in the weights makes every answer NaN: refuse them by name, once, at load."""
+    for name, tensor in tensors.items():
+        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+            raise UserError(
+                f"{path}: weight {name!r} holds NaN or infinite values, so every prediction would be NaN",
+                hint="training refuses to save a diverged model: this file was changed or damaged since",
+            )
 
 
 def stored_values(path: Path) -> int:

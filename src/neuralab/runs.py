@@ -16,6 +16,8 @@ import torch
 from torch import nn
 
 from neuralab.config import AnyRunConfig, SupervisedRunConfig, load_yaml, validate
+from neuralab.data.series import SeriesScaler
+from neuralab.data.table import TableEncoder, TargetScaler
 from neuralab.data.transforms import Preprocess
 from neuralab.errors import UserError
 from neuralab.files import (
@@ -161,12 +163,43 @@ def load_model(
             )  # fmt: skip
 
         refuse_larger_than_weights(build, weights, paths.model_json)
+        _check_classes(card)
+        _check_task(card, preprocess)
         model = build()
+    except ValueError as err:
+        raise UserError(f"{paths.model_json} is malformed: {err}") from None
     except (KeyError, TypeError) as err:
         raise UserError(f"{paths.model_json} lacks or mangles field {err}") from None
     load_weights(model, weights)
     model.eval()
     return model, card
+
+
+def _check_classes(card: dict[str, Any]) -> None:
+    """One name per output: predict, serve and the report index `classes` by the model's answer."""
+    classes, outputs = card["classes"], card["num_classes"]
+    if type(outputs) is not int or outputs < 1:
+        raise ValueError(f"`num_classes` must be a positive whole number, not {str(outputs)[:40]}")
+    if not isinstance(classes, list) or not all(isinstance(c, str) for c in classes) or len(classes) != outputs:
+        raise ValueError(f"`classes` must be a list of {outputs} names, one per output of the model")
+
+
+def _check_task(card: dict[str, Any], preprocess: Preprocess) -> None:
+    """The task, and the scalers a regression or a forecast answers through, parsed once here so that
+    predict and serve cannot meet a malformed one later, inside a request."""
+    task = card.get("task", "classify")
+    if task not in ("classify", "regress", "forecast"):
+        raise ValueError(f"`task` must be classify, regress or forecast, not {str(task)[:40]!r}")
+    extra = preprocess.extra
+    if task == "regress":
+        encoder = TableEncoder.from_dict(extra["table"])
+        if encoder.width != preprocess.input_shape[0]:
+            raise ValueError(f"the table encodes {encoder.width} features; the model reads {preprocess.input_shape[0]}")
+        if len(TargetScaler.from_dict(extra["target"]).names) != card["num_classes"]:
+            raise ValueError("the target scaler needs one name per output of the model")
+    if task == "forecast":
+        SeriesScaler.from_dict(extra["series"])
+        TargetScaler.from_dict(extra["target"])
 
 
 def refuse_larger_than_weights(build: Callable[[], nn.Module], weights: Path, model_json: Path) -> None:

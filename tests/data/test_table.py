@@ -143,3 +143,30 @@ def test_california_housing_not_cached_offline_is_a_clear_message(tmp_path: Path
 
     with pytest.raises(UserError, match="California housing is not cached"):
         DATASETS.get("california-housing").load(LoadOptions(data_dir=tmp_path, download=False))
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ({"names": ["y"], "mean": [1.0], "std": [0.0]}, "one mean and one positive std per name"),
+        ({"names": ["y", "z"], "mean": [1.0], "std": [1.0]}, "one mean and one positive std per name"),
+        ({"names": ["y"], "mean": [float("nan")], "std": [1.0]}, "target mean: expected a list of finite numbers"),
+        ({"names": "y", "mean": [1.0], "std": [1.0]}, "target names: expected a list of names"),
+    ],
+)
+def test_a_tampered_target_scaler_is_refused_by_name(raw: dict[str, object], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        TargetScaler.from_dict(raw)
+
+
+def test_a_tampered_table_encoding_is_refused_by_name() -> None:
+    good = {"name": "age", "kind": "numeric", "median": 1.0, "mean": 1.0, "std": 2.0, "categories": []}
+    assert TableEncoder.from_dict({"columns": [good]}).width == 1
+    with pytest.raises(ValueError, match="kind must be numeric or categorical"):
+        TableEncoder.from_dict({"columns": [good | {"kind": "magic"}]})
+    with pytest.raises(ValueError, match="a standard deviation must be positive"):
+        TableEncoder.from_dict({"columns": [good | {"std": 0.0}]})
+    with pytest.raises(ValueError, match="categories must be a list of names"):
+        TableEncoder.from_dict({"columns": [good | {"kind": "categorical", "categories": [1, 2]}]})
+    with pytest.raises(TypeError):  # a field no column has
+        TableEncoder.from_dict({"columns": [good | {"evil": 1}]})

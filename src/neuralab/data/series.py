@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from neuralab.data.registry import LoadedData, LoadOptions, Samples
-from neuralab.data.table import beyond_float32, shown
+from neuralab.data.table import beyond_float32, scales, shown
 from neuralab.data.transforms import Preprocess
 from neuralab.errors import UserError
 
@@ -145,7 +145,8 @@ class SeriesScaler:
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> SeriesScaler:
-        return cls(list(raw["columns"]), [float(v) for v in raw["mean"]], [float(v) for v in raw["std"]])
+        """The series scales model.json records, checked: one finite mean and positive std per column."""
+        return cls(*scales(raw, "columns", "series"))
 
 
 def model_input(history: np.ndarray, scaler: SeriesScaler, window: int) -> np.ndarray:

@@ -40,6 +40,28 @@ def shown(value: Any, limit: int = 40) -> str:
     return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
 
 
+def finite_numbers(values: Any, what: str, positive_last: bool = False) -> list[float]:
+    """`values` as floats, refused (ValueError) unless every one is a finite number (and the last one,
+    a std, positive)."""
+    if not isinstance(values, list) or not all(
+        isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) for v in values
+    ):
+        raise ValueError(f"{what}: expected a list of finite numbers, not {shown(values)}")
+    if positive_last and values and values[-1] <= 0:
+        raise ValueError(f"{what}: a standard deviation must be positive")
+    return [float(v) for v in values]
+
+
+def scales(raw: dict[str, Any], key: str, what: str) -> tuple[list[str], list[float], list[float]]:
+    """(names, mean, std) of a stored scaler, checked: as many of each, finite, every std positive."""
+    names, mean, std = raw[key], finite_numbers(raw["mean"], f"{what} mean"), finite_numbers(raw["std"], f"{what} std")
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        raise ValueError(f"{what} {key}: expected a list of names, not {shown(names)}")
+    if not len(names) == len(mean) == len(std) or any(v <= 0 for v in std):
+        raise ValueError(f"{what}: needs one mean and one positive std per name ({len(names)} names)")
+    return list(names), mean, std
+
+
 def beyond_float32(number: float) -> bool:
     """True for a finite float64 that training's float32 tensors cannot hold (it would become inf, then NaN)."""
     return abs(number) > FLOAT32_MAX
@@ -272,7 +294,15 @@ class TableEncoder:
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> TableEncoder:
-        return cls([Column(**c) for c in raw["columns"]])
+        """The encoding model.json records, checked (ValueError/TypeError/KeyError name what is wrong)."""
+        columns = [Column(**c) for c in raw["columns"]]
+        for c in columns:
+            if not isinstance(c.name, str) or c.kind not in ("numeric", "categorical"):
+                raise ValueError(f"table column {shown(c.name)}: kind must be numeric or categorical")
+            finite_numbers([c.median, c.mean, c.std], f"table column {c.name!r}", positive_last=True)
+            if not isinstance(c.categories, list) or not all(isinstance(v, str) for v in c.categories):
+                raise ValueError(f"table column {c.name!r}: categories must be a list of names")
+        return cls(columns)
 
 
 @dataclass
@@ -300,4 +330,5 @@ class TargetScaler:
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> TargetScaler:
-        return cls(list(raw["names"]), [float(v) for v in raw["mean"]], [float(v) for v in raw["std"]])
+        """The target scales model.json records, checked: one finite mean and positive std per name."""
+        return cls(*scales(raw, "names", "target"))

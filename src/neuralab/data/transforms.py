@@ -57,14 +57,34 @@ class Preprocess:
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> Preprocess:
-        return cls(
-            kind=raw["kind"],
-            input_shape=tuple(raw["input_shape"]),
-            mean=tuple(raw["mean"]),
-            std=tuple(raw["std"]),
-            scale=float(raw.get("scale", 1.0 / 255.0)),
-            extra=dict(raw.get("extra", {})),
-        )
+        """The preprocessing model.json records, checked: a run folder may come from anyone, and a zero
+        std or a wrong-length mean would otherwise answer NaN or fail inside every prediction.
+        Raises ValueError naming the field."""
+        if not isinstance(raw, dict):
+            raise ValueError(f"`preprocess` must be an object, not {type(raw).__name__}")
+        kind = raw.get("kind")
+        if kind not in _KINDS:
+            raise ValueError(f"`preprocess.kind` must be one of {', '.join(_KINDS)}, not {str(kind)[:40]!r}")
+        shape = _sizes(raw.get("input_shape"), "input_shape")
+        if not 1 <= len(shape) <= 4 or (kind == "image" and len(shape) != 3):
+            raise ValueError(f"`preprocess.input_shape` {list(shape)} does not fit {kind} inputs")
+        if int(np.prod(shape, dtype=np.float64)) > MAX_INPUT_VALUES:
+            raise ValueError(f"`preprocess.input_shape` {list(shape)} is over {MAX_INPUT_VALUES:,} values an input")
+        mean, std = _numbers(raw.get("mean"), "mean"), _numbers(raw.get("std"), "std")
+        ids_in = kind == "text" or (isinstance(raw.get("extra"), dict) and raw["extra"].get("dtype") == "int64")
+        per = shape[0] if kind == "image" else shape[-1]
+        if not ids_in and (len(mean) != len(std) or len(mean) not in {1, per}):
+            wanted = " or ".join(str(n) for n in sorted({1, per}))
+            raise ValueError(f"`preprocess.mean` and `std` need {wanted} values each, not {len(mean)} and {len(std)}")
+        if any(v <= 0 for v in std):
+            raise ValueError("`preprocess.std` must be positive: inputs are divided by it")
+        scale = raw.get("scale", 1.0 / 255.0)
+        if isinstance(scale, bool) or not isinstance(scale, int | float) or not 0 < scale <= 1:
+            raise ValueError(f"`preprocess.scale` must be a number in (0, 1], not {str(scale)[:40]}")
+        extra = raw.get("extra", {})
+        if not isinstance(extra, dict):
+            raise ValueError("`preprocess.extra` must be an object")
+        return cls(kind=kind, input_shape=shape, mean=mean, std=std, scale=float(scale), extra=dict(extra))
 
     def image_to_uint8(self, image: Image.Image) -> torch.Tensor:
         """Any PIL image -> uint8 [C, H, W] in the colour mode and size the model was trained on."""
@@ -72,6 +92,27 @@ class Preprocess:
             raise UserError("this model takes feature vectors, not images")
         channels, height, width = self.input_shape
         return pil_to_uint8(image, channels, (height, width))
+
+
+_KINDS = ("image", "vector", "sequence", "text")
+# An input of a model saved by neuralab is at most an image of a few megapixels; a tampered model.json
+# asking for more would have predict and serve allocate it for every request.
+MAX_INPUT_VALUES = 1 << 26
+
+
+def _sizes(value: Any, name: str) -> tuple[int, ...]:
+    if not isinstance(value, list | tuple) or not all(type(v) is int and v >= 1 for v in value):
+        raise ValueError(f"`preprocess.{name}` must be a list of positive whole numbers, not {str(value)[:40]}")
+    return tuple(value)
+
+
+def _numbers(value: Any, name: str) -> tuple[float, ...]:
+    ok = isinstance(value, list | tuple) and all(
+        isinstance(v, int | float) and not isinstance(v, bool) and np.isfinite(v) for v in value
+    )
+    if not ok:
+        raise ValueError(f"`preprocess.{name}` must be a list of finite numbers, not {str(value)[:40]}")
+    return tuple(float(v) for v in value)
 
 
 def pil_to_uint8(image: Image.Image, channels: int, size: tuple[int, int]) -> torch.Tensor:
