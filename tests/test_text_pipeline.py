@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -69,6 +70,14 @@ def test_csv_text_cli_train_predict_evaluate(zh_csv: tuple[Path, Path], tmp_path
 
     result = run_cli("predict", str(run), "--text", "x", str(lines))
     assert result.returncode == 2 and "not both" in result.stderr
+
+    # A tokenizer tampered to give ids past the embedding is refused at load, not inside each request.
+    tampered = tmp_path / "tampered"
+    shutil.copytree(run, tampered)
+    card["preprocess"]["extra"]["tokenizer"]["word_index"]["学"] = 10**6
+    (tampered / "model.json").write_text(json.dumps(card), encoding="utf-8")
+    result = run_cli("predict", str(tampered), "--text", "学")
+    assert result.returncode == 2 and "the tokenizer gives ids up to 1000000" in " ".join(result.stderr.split())
 
 
 def test_bad_text_inputs_are_named(zh_csv: tuple[Path, Path], tmp_path: Path) -> None:

@@ -18,6 +18,7 @@ from torch import nn
 from neuralab.config import AnyRunConfig, SupervisedRunConfig, load_yaml, validate
 from neuralab.data.series import SeriesScaler
 from neuralab.data.table import TableEncoder, TargetScaler
+from neuralab.data.text import Tokenizer
 from neuralab.data.transforms import Preprocess
 from neuralab.errors import UserError
 from neuralab.files import (
@@ -31,6 +32,7 @@ from neuralab.files import (
     save_weights,
     stored_values,
 )
+from neuralab.model_contract import token_vocabulary
 from neuralab.models.sources import build_architecture
 from neuralab.records import read_json
 
@@ -166,6 +168,7 @@ def load_model(
         _check_classes(card)
         _check_task(card, preprocess)
         model = build()
+        _check_tokens(model, preprocess)
     except ValueError as err:
         raise UserError(f"{paths.model_json} is malformed: {err}") from None
     except (KeyError, TypeError) as err:
@@ -200,6 +203,16 @@ def _check_task(card: dict[str, Any], preprocess: Preprocess) -> None:
     if task == "forecast":
         SeriesScaler.from_dict(extra["series"])
         TargetScaler.from_dict(extra["target"])
+
+
+def _check_tokens(model: nn.Module, preprocess: Preprocess) -> None:
+    """A text model's tokenizer may only produce ids its embedding has rows for (else every request fails)."""
+    if preprocess.kind != "text":
+        return
+    tokenizer = Tokenizer.from_dict(preprocess.extra["tokenizer"])
+    rows = token_vocabulary(model)
+    if rows is not None and tokenizer.largest_id >= rows:
+        raise ValueError(f"the tokenizer gives ids up to {tokenizer.largest_id}; the model embeds {rows}")
 
 
 def refuse_larger_than_weights(build: Callable[[], nn.Module], weights: Path, model_json: Path) -> None:

@@ -17,7 +17,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import numpy as np
 import torch
@@ -131,9 +131,22 @@ class Tokenizer:
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> Tokenizer:
+        """The tokenizer model.json records, checked (ValueError names the field): every id a whole number
+        past the reserved padding and out-of-vocabulary ids."""
+        word_index = raw["word_index"]
+        if not isinstance(word_index, dict) or not all(
+            isinstance(k, str) and type(v) is int and v > OOV for k, v in word_index.items()
+        ):
+            raise ValueError(f"`tokenizer.word_index` must map tokens to whole numbers above {OOV}")
+        if raw["level"] not in get_args(Level):
+            raise ValueError(f"`tokenizer.level` must be one of {', '.join(get_args(Level))}")
         return cls(raw["level"], raw.get("num_words"), int(raw.get("min_freq", 1)), bool(raw.get("lower", True)),
-                   bool(raw.get("keep_punctuation", False)), dict(raw["word_index"]),
+                   bool(raw.get("keep_punctuation", False)), dict(word_index),
                    int(raw.get("ngrams", 1)))  # fmt: skip
+
+    @property
+    def largest_id(self) -> int:
+        return max(self.word_index.values(), default=OOV)
 
 
 def pad_sequences(
