@@ -155,3 +155,8 @@ def test_the_cli_refuses_a_wrong_key_without_loading_torch(tmp_path: Path) -> No
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.stdout.startswith("refused False unknown config key 'train.epoks'"), done.stdout + done.stderr
+
+
+def test_a_thread_count_that_would_crash_torch_is_refused() -> None:
+    with pytest.raises(UserError, match=r"'train.threads': Input should be less than or equal to 1024"):
+        validate({"train": {"threads": 100_000}})  # torch's thread pool segfaults near there

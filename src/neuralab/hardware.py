@@ -29,3 +29,8 @@ def cpu_bf16_units() -> str | None:
         return "amx"
     checker = getattr(torch.cpu, "_is_avx512_bf16_supported", None)
     return "avx512_bf16" if checker and checker() else None
+
+
+# torch's CPU thread pool crashes (a segmentation fault) when asked for about 100,000 threads; no
+# machine neuralab runs on has more than this many cores.
+MAX_THREADS = 1024

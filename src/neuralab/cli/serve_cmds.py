@@ -9,7 +9,7 @@ import typer
 
 from neuralab.cli.app import app, console, err_console, example
 from neuralab.errors import UserError
-from neuralab.serve.settings import DEFAULTS, ServeSettings
+from neuralab.serve.settings import DEFAULTS, MAX_BATCH, MAX_WORKERS, ServeSettings
 
 
 @app.command(epilog=example("neuralab serve RUN_DIR --port 8000 --workers 2"))
@@ -50,6 +50,13 @@ def serve(
 
     if workers < 1 or max_batch < 1 or max_wait_ms < 0 or max_body_mb <= 0 or max_megapixels <= 0:
         raise UserError("--workers and --max-batch must be >= 1; --max-wait-ms >= 0; size limits > 0")
+    from neuralab.hardware import MAX_THREADS
+
+    if workers > MAX_WORKERS or max_batch > MAX_BATCH or (threads is not None and not 1 <= threads <= MAX_THREADS):
+        raise UserError(
+            f"--workers must be at most {MAX_WORKERS}, --max-batch at most {MAX_BATCH}, --threads from 1 to "
+            f"{MAX_THREADS} (got {workers}, {max_batch}, {threads})"
+        )
     if not request_timeout > 0:
         raise UserError(f"--request-timeout must be a positive number of seconds, got {request_timeout}")
     if backend not in ("torch", "onnx", "onnx-int8"):

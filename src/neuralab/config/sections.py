@@ -10,6 +10,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from neuralab.hardware import MAX_THREADS
+
 
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
@@ -109,7 +111,9 @@ class _LoopConfig(_Section):
         "auto", description="autocast: auto = bf16 where the hardware has it, fp16 + scaler on older GPUs, else fp32"
     )
     channels_last: Literal["auto", "on", "off"] = Field("auto", description="NHWC memory layout (auto: conv models)")
-    threads: int | None = Field(None, gt=0, description="torch CPU threads; default: the machine's cores")
+    threads: int | None = Field(
+        None, gt=0, le=MAX_THREADS, description="torch CPU threads; default: the machine's cores"
+    )
     deterministic: bool = Field(False, description="ask torch for deterministic kernels (slower on GPU)")
     checkpoint_every_steps: int = Field(0, ge=0, description="also checkpoint every N steps (0: epoch ends only)")
     checkpoint_every_s: float = Field(60.0, ge=0, description="also checkpoint when this many seconds passed")

@@ -14,6 +14,9 @@ if TYPE_CHECKING:
 ENV_PREFIX = "NEURALAB_SERVE_"
 Backend = Literal["torch", "onnx", "onnx-int8"]
 Precision = Literal["32", "bf16"]
+# Past these the server would fork hundreds of model copies, or warm up batch shapes for minutes.
+MAX_WORKERS = 256
+MAX_BATCH = 1024
 
 
 @dataclass(frozen=True)
