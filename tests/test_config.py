@@ -160,3 +160,8 @@ def test_the_cli_refuses_a_wrong_key_without_loading_torch(tmp_path: Path) -> No
 def test_a_thread_count_that_would_crash_torch_is_refused() -> None:
     with pytest.raises(UserError, match=r"'train.threads': Input should be less than or equal to 1024"):
         validate({"train": {"threads": 100_000}})  # torch's thread pool segfaults near there
+
+
+def test_an_image_size_past_memory_is_refused() -> None:
+    with pytest.raises(UserError, match=r"'data.image_size': Input should be less than or equal to 1024"):
+        validate({"data": {"image_size": 100_000}})  # digits at 100,000 px asked torch for 14 TB

@@ -29,7 +29,9 @@ class DataConfig(_Section):
     crop_padding: int = Field(2, ge=0, description="pixels of zero padding for random crops")
     erase: float = Field(0.0, ge=0, le=1, description="random erasing: share of training images that get one "
                          "random rectangle (2-40% of the area) blanked (0: off; Zhong et al. used 0.5)")  # fmt: skip
-    image_size: int | None = Field(None, gt=0, description="resize folder images to this square size")
+    image_size: int | None = Field(
+        None, gt=0, le=1024, description="resize folder images to this square size (at most 1024: every image is held)"
+    )
     target_column: str = Field("label", description="CSV column holding the class label (regression: the target)")
     target_columns: list[str] | None = Field(
         None, description="regression: several numeric target columns, one model output each (multi-output)"
