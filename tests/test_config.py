@@ -165,3 +165,10 @@ def test_a_thread_count_that_would_crash_torch_is_refused() -> None:
 def test_an_image_size_past_memory_is_refused() -> None:
     with pytest.raises(UserError, match=r"'data.image_size': Input should be less than or equal to 1024"):
         validate({"data": {"image_size": 100_000}})  # digits at 100,000 px asked torch for 14 TB
+
+
+@pytest.mark.parametrize("key", ["classes", "target_columns", "series_columns"])
+def test_a_name_given_twice_is_refused(key: str) -> None:
+    # two outputs named alike would train, then answer with one of them lost (and model.json refuses it)
+    with pytest.raises(UserError, match=rf"'data.{key}': Value error, names 'price' more than once"):
+        validate({"data": {key: ["price", "size", "price"]}})

@@ -42,6 +42,8 @@ def test_an_untouched_copy_loads(digits_run: Path, tmp_path: Path) -> None:
         (lambda card: card | {"num_classes": 10**9}, "but model.safetensors holds"),
         (lambda card: card | {"num_classes": -1}, "cannot build model"),  # torch's negative-dimension error
         (lambda card: card | {"classes": card["classes"][:3]}, "`classes` must be a list of 10 names, one per output"),
+        # two outputs with one name: predict's and serve's answers, keyed by name, would lose one
+        (lambda card: card | {"classes": ["0", *card["classes"][:9]]}, "`classes` holds '0' more than once"),
         (lambda card: card | {"task": "dance"}, "`task` must be classify, regress or forecast, not 'dance'"),
         (lambda card: card | {"task": "regress"}, "lacks or mangles field 'table'"),
         (lambda card: with_preprocess(card, std=[0.0]), "`preprocess.std` must be positive"),

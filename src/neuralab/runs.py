@@ -7,6 +7,7 @@ A run is rebuilt from `model.json` (architecture, arguments, classes, preprocess
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +18,7 @@ from torch import nn
 
 from neuralab.config import AnyRunConfig, SupervisedRunConfig, load_yaml, validate
 from neuralab.data.series import SeriesScaler
-from neuralab.data.table import TableEncoder, TargetScaler
+from neuralab.data.table import TableEncoder, TargetScaler, shown
 from neuralab.data.text import Tokenizer
 from neuralab.data.transforms import Preprocess
 from neuralab.errors import UserError
@@ -185,6 +186,9 @@ def _check_classes(card: dict[str, Any]) -> None:
         raise ValueError(f"`num_classes` must be a positive whole number, not {str(outputs)[:40]}")
     if not isinstance(classes, list) or not all(isinstance(c, str) for c in classes) or len(classes) != outputs:
         raise ValueError(f"`classes` must be a list of {outputs} names, one per output of the model")
+    repeated = [name for name, count in Counter(classes).items() if count > 1]
+    if repeated:
+        raise ValueError(f"`classes` holds {shown(repeated[0])} more than once: each output needs its own name")
 
 
 def _check_task(card: dict[str, Any], preprocess: Preprocess) -> None:

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 from typing import Any, Literal
 
@@ -62,6 +63,15 @@ class DataConfig(_Section):
     maxlen: int | None = Field(None, gt=0, description="tokens per text (default: 95th percentile of train, <= 400)")
     embeddings_file: Path | None = Field(None, description="GloVe / word2vec text-format vectors for text models")
     freeze_embeddings: bool = Field(True, description="keep pretrained vectors fixed (false: fine-tune them)")
+
+    @field_validator("classes", "target_columns", "series_columns")
+    @classmethod
+    def _names_once(cls, names: list[str] | None) -> list[str] | None:
+        """Each name is one output or input of the model: a repeat would give two outputs one name."""
+        repeated = [name for name, count in Counter(names or []).items() if count > 1]
+        if repeated:
+            raise ValueError(f"names {repeated[0]!r} more than once; give each column or class once")
+        return names
 
 
 class ModelConfig(_Section):
