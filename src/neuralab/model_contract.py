@@ -95,7 +95,11 @@ def example_input(model: nn.Module, input_shape: tuple[int, ...]) -> torch.Tenso
 
 
 def token_vocabulary(model: nn.Module) -> int | None:
-    """How many token ids the model can embed (its smallest embedding), or None without one."""
+    """How many token ids the model can embed, or None without an embedding: its token embedding's rows
+    where it names one (a Transformer's position embedding is not indexed by token ids), else its
+    smallest embedding's."""
+    if (token := embedding_of(model)) is not None:
+        return token.num_embeddings
     sizes = [m.num_embeddings for m in model.modules() if isinstance(m, nn.Embedding)]
     return min(sizes) if sizes else None
 
