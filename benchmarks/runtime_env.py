@@ -3,8 +3,9 @@
 Each arm runs `benchmarks/fashion_mnist.py --parts tutorial,simple_cnn` (the tutorial's SimpleCNN
 loop, then neuralab's in bf16 and fp32, batch 64, Adam) in a fresh process whose environment differs
 only in the arm's variables; the tutorial's loop runs under the same environment, so each arm's
-speedup compares like with like. Arms take turns, round after round, so a slow moment of the
-machine falls on every arm alike. An allocator not installed here is skipped and named.
+speedup compares like with like. Arms take turns (process_arms.run_alternating: the order reverses
+every other round), so a slow moment of the machine falls on every arm alike. An allocator not
+installed here is skipped and named.
 
   glibc         the default
   jemalloc      LD_PRELOAD libjemalloc.so.2 (Debian: libjemalloc2)
@@ -20,9 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
-import subprocess
 import sys
 from pathlib import Path
 
@@ -42,25 +41,15 @@ FIGURES = [
 ]
 
 
-def arm_environment(variables: dict[str, str]) -> dict[str, str] | None:
-    """The environment for an arm, its preloaded library resolved to a path; None when it is not here."""
-    env = dict(os.environ)
-    for key, value in variables.items():
-        if key == "LD_PRELOAD":
-            found = next((d / value for d in LIBRARY_DIRS if (d / value).exists()), None)
-            if found is None:
-                return None
-            value = str(found)
-        env[key] = value
-    return env
-
-
-def run_arm(env: dict[str, str], steps: int) -> dict[str, float]:
-    script = Path(__file__).with_name("fashion_mnist.py")
-    cmd = [sys.executable, str(script), "--parts", "tutorial,simple_cnn", "--steps", str(steps)]
-    done = subprocess.run(cmd, stdout=subprocess.PIPE, text=True, check=True, env=env)
-    figures = json.loads(done.stdout.strip().splitlines()[-1])
-    return {key: round(figures[key], 2) for key in FIGURES if key in figures}
+def arm_variables(variables: dict[str, str]) -> dict[str, str] | None:
+    """An arm's variables, its preloaded library resolved to a path; None when it is not installed here."""
+    resolved = dict(variables)
+    if library := variables.get("LD_PRELOAD"):
+        found = next((d / library for d in LIBRARY_DIRS if (d / library).exists()), None)
+        if found is None:
+            return None
+        resolved["LD_PRELOAD"] = str(found)
+    return resolved
 
 
 def main() -> None:
@@ -69,20 +58,22 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=300, help="training steps timed in each loop")
     parser.add_argument("--arms", default=",".join(ARMS))
     args = parser.parse_args()
-    environments, skipped = {}, []
+    arms, skipped = {}, []
     for name in args.arms.split(","):
-        env = arm_environment(ARMS[name])
-        if env is None:
+        variables = arm_variables(ARMS[name])
+        if variables is None:
             skipped.append(name)
         else:
-            environments[name] = env
-    rounds: dict[str, list[dict[str, float]]] = {name: [] for name in environments}
-    for _ in range(args.rounds):
-        for name, env in environments.items():
-            rounds[name].append(run_arm(env, args.steps))
+            arms[name] = variables
+    sys.path.insert(0, str(Path(__file__).parent))
+    from process_arms import run_alternating
+
+    script = str(Path(__file__).with_name("fashion_mnist.py"))
+    runs = run_alternating(script, arms, args.rounds, ["--parts", "tutorial,simple_cnn", "--steps", str(args.steps)])
+    rounds = {name: [{k: round(r[k], 2) for k in FIGURES if k in r} for r in results] for name, results in runs.items()}
     medians = {
-        name: {key: round(statistics.median(r[key] for r in runs), 2) for key in runs[0]}
-        for name, runs in rounds.items()
+        name: {key: round(statistics.median(r[key] for r in results), 2) for key in results[0]}
+        for name, results in rounds.items()
     }
     print(json.dumps({"steps": args.steps, "rounds": rounds, "medians": medians, "skipped": skipped}))
 
