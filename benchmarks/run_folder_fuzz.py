@@ -165,7 +165,7 @@ def commands(run: Path, original: Path, image: Path, scratch: Path) -> dict[str,
         "diagnose": ["diagnose", str(run)],
         "export": ["export", str(run), "--format", "torchscript", "--out", str(scratch / "model.pt")],
         "runs": ["runs", str(run.parent)],
-        "compare": ["compare", str(original), str(run)],
+        "compare": ["compare", str(original), str(run), "--out", str(scratch / "comparison.html")],
     }
 
 
