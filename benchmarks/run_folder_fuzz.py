@@ -202,7 +202,9 @@ def main() -> None:
             run = parent / "run"
             shutil.copytree(original, run)
             change(run)
-            for command, argv in commands(run, original, image, base / f"scratch{index}").items():
+            scratch = base / f"scratch{index}"  # what the commands write outside the run folder
+            scratch.mkdir()
+            for command, argv in commands(run, original, image, scratch).items():
                 before = hashes(run)
                 kind, detail = outcome(argv, args.timeout)
                 after = hashes(run)
