@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 
 class NeuralabError(Exception):
     """Base class for every error neuralab raises on purpose."""
@@ -17,3 +19,11 @@ class UserError(NeuralabError):
 
     def __str__(self) -> str:
         return self.message if not self.hint else f"{self.message}\n  hint: {self.hint}"
+
+
+def require_file(path: Path, what: str = "file") -> None:
+    """Refuse by name a path that is missing or a folder, before open() would raise a bare OSError."""
+    if path.is_dir():
+        raise UserError(f"{what} {path} is a folder, not a file")
+    if not path.is_file():
+        raise UserError(f"{what} {path} does not exist")

@@ -111,6 +111,22 @@ def test_missing_run_folder(tmp_path: Path) -> None:
     assert result.returncode == 2 and "does not exist" in result.stderr
 
 
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--text-file", "{folder}"], "text file {folder} is a folder, not a file"),  # was a raw IsADirectoryError
+        (["--text-file", "{empty}"], "text file {empty} holds no text"),  # was "give image files, or texts"
+    ],
+)
+def test_an_input_file_that_is_a_folder_or_empty_is_named(tmp_path: Path, args: list[str], message: str) -> None:
+    empty = tmp_path / "empty.txt"
+    empty.write_text("\n\n", encoding="utf-8")
+    paths = {"folder": str(tmp_path), "empty": str(empty)}
+    result = run_cli("predict", str(tmp_path / "run"), *[a.format(**paths) for a in args])
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert message.format(**paths) in " ".join(result.stderr.split()) and "Traceback" not in result.stderr
+
+
 def test_listings() -> None:
     datasets = run_cli("datasets")
     assert datasets.returncode == 0 and "fashion-mnist" in datasets.stdout and "digits" in datasets.stdout

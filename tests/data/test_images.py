@@ -71,6 +71,8 @@ def test_pils_bomb_warning_raised_as_an_error_elsewhere_is_still_a_413(monkeypat
 def test_files_are_named_in_errors(tmp_path: Path) -> None:
     with pytest.raises(ImageDecodeError, match="no such file"):
         decode_image_file(tmp_path / "missing.png")
+    with pytest.raises(ImageDecodeError, match=r": a folder, not an image file$"):  # was "the image header is corrupt"
+        decode_image_file(tmp_path)
     big = tmp_path / "big.png"
     big.write_bytes(png_bytes(100, 100))
     with pytest.raises(ImageDecodeError, match=r"big\.png"):

@@ -53,6 +53,11 @@ def test_a_file_that_is_not_utf8_is_named(tmp_path: Path) -> None:
         read_table(path, ["price"])
 
 
+def test_a_folder_given_as_the_csv_is_named_a_folder(tmp_path: Path) -> None:
+    with pytest.raises(UserError, match="is a folder, not a file"):  # was "does not exist", which it does
+        read_table(tmp_path, ["price"])
+
+
 def test_the_encoder_learns_numbers_and_categories_from_the_rows_it_is_given(tmp_path: Path) -> None:
     table = read_table(write(tmp_path, CSV), ["price"])
     encoder = TableEncoder.fit(table)

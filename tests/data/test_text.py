@@ -87,8 +87,10 @@ def test_csv_errors_name_file_and_line(tmp_path: Path) -> None:
     empty_label.write_text("text,label\nhi,\n", encoding="utf-8")
     with pytest.raises(UserError, match=r"empty\.csv:2: empty label"):
         read_text_csv(empty_label, "text", "label")
-    with pytest.raises(UserError, match="no such file"):
+    with pytest.raises(UserError, match=r"missing\.csv does not exist"):
         read_text_csv(tmp_path / "missing.csv", "text", "label")
+    with pytest.raises(UserError, match="is a folder, not a file"):
+        read_text_csv(tmp_path, "text", "label")  # open() would raise a bare IsADirectoryError
 
 
 @needs_fortunes
@@ -119,5 +121,7 @@ def test_align_vectors_reads_glove_and_word2vec(tmp_path: Path) -> None:
     bad.write_text("cat 1 2\ndog 1 2 3\n", encoding="utf-8")
     with pytest.raises(UserError, match=r"bad\.txt:2: 3 numbers"):
         align_vectors(bad, tok)
-    with pytest.raises(UserError, match="no such embeddings file"):
+    with pytest.raises(UserError, match=r"embeddings file .*none\.txt does not exist"):
         align_vectors(tmp_path / "none.txt", tok)
+    with pytest.raises(UserError, match="is a folder, not a file"):
+        align_vectors(tmp_path, tok)

@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 
 from neuralab.cli.app import app, console, example
-from neuralab.errors import UserError
+from neuralab.errors import UserError, require_file
 
 
 @app.command(epilog=example("neuralab evaluate runs/fashion-mnist-fast_cnn-20261201-120000 --split val"))
@@ -94,12 +94,14 @@ def predict(
 
     texts = list(text or [])
     if text_file is not None:
+        require_file(text_file, "text file")
         try:
-            texts += [line for line in text_file.read_text(encoding="utf-8").splitlines() if line.strip()]
-        except FileNotFoundError:
-            raise UserError(f"{text_file}: no such file") from None
+            lines = [line for line in text_file.read_text(encoding="utf-8").splitlines() if line.strip()]
         except UnicodeDecodeError as err:
             raise UserError(f"{text_file}: not UTF-8 ({err.reason})") from None
+        if not lines:
+            raise UserError(f"text file {text_file} holds no text (one text per line)")
+        texts += lines
     if bool(texts) == bool(images):
         raise UserError("give image files, or texts with --text / --text-file (not both, not neither)")
     results = (

@@ -9,7 +9,7 @@ from typing import Any
 
 import yaml
 
-from neuralab.errors import UserError
+from neuralab.errors import UserError, require_file
 
 _EXPONENT_NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+")
 MAX_YAML_VALUES = 100_000  # a real config holds hundreds; a YAML alias bomb expands to billions
@@ -57,8 +57,7 @@ def load_yaml_text(text: str, where: str) -> Any:
 
 
 def load_yaml(path: Path) -> dict[str, Any]:
-    if not path.is_file():
-        raise UserError(f"config file {path} does not exist")
+    require_file(path, "config file")
     try:
         raw = load_yaml_text(path.read_text(encoding="utf-8"), f"config file {path}")
     except yaml.YAMLError as err:

@@ -9,7 +9,7 @@ import numpy as np
 import torch
 
 from neuralab.data.text import Tokenizer
-from neuralab.errors import UserError
+from neuralab.errors import UserError, require_file
 
 
 @dataclass(frozen=True)
@@ -26,6 +26,7 @@ class AlignedVectors:
 def align_vectors(path: Path, tokenizer: Tokenizer, seed: int = 0) -> AlignedVectors:
     """Read only the vectors the vocabulary needs, line by line (GloVe files are gigabytes)."""
     path = Path(path).expanduser()
+    require_file(path, "embeddings file")
     wanted = tokenizer.word_index
     rows: dict[int, np.ndarray] = {}
     dim: int | None = None
@@ -49,8 +50,6 @@ def align_vectors(path: Path, tokenizer: Tokenizer, seed: int = 0) -> AlignedVec
                     rows[index] = np.asarray(parts[1:], dtype=np.float32)
                 except ValueError:
                     raise UserError(f"{path}:{number}: a vector value is not a number") from None
-    except FileNotFoundError:
-        raise UserError(f"{path}: no such embeddings file") from None
     except UnicodeDecodeError as err:
         raise UserError(f"{path}: not UTF-8 text ({err.reason}); GloVe/word2vec text format expected") from None
     if dim is None:

@@ -44,6 +44,8 @@ def open_checked(source: bytes | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> 
         image = Image.open(io.BytesIO(source) if isinstance(source, bytes) else source)
     except FileNotFoundError:
         raise ImageDecodeError(f"{source!s}: no such file", "not_found", 404) from None
+    except IsADirectoryError:
+        raise ImageDecodeError("a folder, not an image file", "not_an_image", 415) from None
     except UnidentifiedImageError:
         raise ImageDecodeError("not an image that can be read (PNG, JPEG, BMP, GIF, WebP, TIFF...)",
                                "not_an_image", 415) from None  # fmt: skip

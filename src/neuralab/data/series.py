@@ -20,7 +20,7 @@ import torch
 from neuralab.data.registry import LoadedData, LoadOptions, Samples
 from neuralab.data.table import beyond_float32, scales, shown
 from neuralab.data.transforms import Preprocess
-from neuralab.errors import UserError
+from neuralab.errors import UserError, require_file
 
 
 @dataclass
@@ -54,8 +54,7 @@ def _number(cell: str) -> float | None:
 
 def read_series(path: Path, columns: list[str] | None = None, season: int | None = None) -> Series:
     """A CSV with a header: numeric series columns, and at most one non-numeric column (the time)."""
-    if not path.is_file():
-        raise UserError(f"CSV file {path} does not exist")
+    require_file(path, "CSV file")
     try:
         with path.open(newline="", encoding="utf-8-sig") as fh:
             rows = list(csv.reader(fh))

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from neuralab.errors import UserError
+from neuralab.errors import UserError, require_file
 
 MISSING = {"", "na", "nan", "n/a", "null", "none", "?"}
 MAX_CATEGORIES = 200  # a string column with more distinct values is an identifier, not a category
@@ -95,8 +95,7 @@ class TableSamples:
 
 def read_table(path: Path, targets: Sequence[str]) -> TableSamples:
     """A CSV with a header: feature columns of any type, numeric target columns; errors name line and column."""
-    if not path.is_file():
-        raise UserError(f"CSV file {path} does not exist")
+    require_file(path, "CSV file")
     try:
         with path.open(newline="", encoding="utf-8-sig") as fh:
             reader = csv.reader(fh)

@@ -11,15 +11,14 @@ from sklearn.model_selection import train_test_split
 
 from neuralab.data.registry import LoadedData, LoadOptions, TensorSamples
 from neuralab.data.transforms import Preprocess, channel_stats
-from neuralab.errors import UserError
+from neuralab.errors import UserError, require_file
 
 TEST_FRACTION = 0.2
 
 
 def read_csv(path: Path, target: str) -> tuple[list[str], np.ndarray, list[str]]:
     """Feature names, float32 features [N, F] and raw label strings; errors name file, line and column."""
-    if not path.is_file():
-        raise UserError(f"CSV file {path} does not exist")
+    require_file(path, "CSV file")
     try:
         with path.open(newline="", encoding="utf-8") as fh:
             reader = csv.reader(fh)

@@ -22,7 +22,7 @@ from typing import Any, Literal, get_args
 import numpy as np
 import torch
 
-from neuralab.errors import UserError
+from neuralab.errors import UserError, require_file
 
 Level = Literal["auto", "word", "char", "char-bigram"]
 PAD, OOV = 0, 1
@@ -200,10 +200,8 @@ def encode(tokenizer: Tokenizer, texts: Sequence[str], maxlen: int) -> torch.Ten
 
 def read_text_csv(path: Path, text_column: str, label_column: str) -> tuple[list[str], list[str]]:
     """Texts and labels from a UTF-8 CSV, with the file and line named for every problem."""
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise UserError(f"{path}: no such file") from None
+    require_file(path, "CSV file")
+    raw = path.read_bytes()
     try:
         content = raw.decode("utf-8-sig")
     except UnicodeDecodeError as err:

@@ -14,7 +14,7 @@ from neuralab.config import ForecastRunConfig, ValueRunConfig
 from neuralab.data.series import SeriesScaler, model_input, read_series
 from neuralab.data.table import TargetScaler
 from neuralab.data.transforms import Preprocess
-from neuralab.errors import UserError
+from neuralab.errors import UserError, require_file
 from neuralab.pipeline.forecast_eval import forecast_metrics
 from neuralab.pipeline.prepare import make_loader
 from neuralab.pipeline.prepare_series import prepare_series
@@ -66,8 +66,7 @@ def predict_table(model: nn.Module, card: dict[str, Any], records: list[dict[str
 def read_rows(path: Path, card: dict[str, Any]) -> list[dict[str, Any]]:
     """A CSV of rows to predict: the training columns by name; target columns, if present, are ignored."""
     encoder, scaler = stored_table(Preprocess.from_dict(card["preprocess"]))
-    if not path.is_file():
-        raise UserError(f"CSV file {path} does not exist")
+    require_file(path, "CSV file")
     try:
         with path.open(newline="", encoding="utf-8-sig") as fh:
             reader = csv.DictReader(fh)
